@@ -1,0 +1,3 @@
+from maia.cli import main
+
+main()

@@ -1,0 +1,131 @@
+"""The one place where MAIA errors become HTTP responses (the contract's envelope)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from maia.api.responses import json_response
+from maia.errors import (
+    AlreadyExists,
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    MaiaError,
+    NotFound,
+    PayloadTooLarge,
+    QuotaExceeded,
+    RateLimited,
+    Unauthorized,
+    Unavailable,
+)
+
+log = logging.getLogger(__name__)
+
+STATUS_BY_ERROR: dict[type[MaiaError], int] = {
+    PayloadTooLarge: 413,
+    NotFound: 404,
+    InvalidInput: 400,
+    AlreadyExists: 409,
+    Conflict: 409,
+    Unauthorized: 401,
+    Forbidden: 403,
+    QuotaExceeded: 429,
+    RateLimited: 429,
+    Unavailable: 503,
+}
+
+# Pydantic error types that mean "the body is not the right shape at all"; the
+# contract calls these "invalid request body". Anything else names the field.
+_SHAPE_ERRORS = {"missing", "json_invalid", "model_type", "model_attributes_type", "dict_type"}
+
+
+def status_for(exc: MaiaError) -> int:
+    for cls in type(exc).__mro__:
+        if cls in STATUS_BY_ERROR:
+            return STATUS_BY_ERROR[cls]
+    return 500
+
+
+def envelope(
+    error: str, code: str | None, details: str | None = None, **extra: Any
+) -> dict[str, Any]:
+    body: dict[str, Any] = {"error": error}
+    if code:
+        body["code"] = code
+    if details:
+        body["details"] = details
+    body.update(extra)
+    return body
+
+
+def _field_path(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p != "body"]
+    path = ""
+    for part in parts:
+        path += f"[{part}]" if part.isdigit() else (f".{part}" if path else part)
+    return path
+
+
+def describe_validation(errors: list[dict[str, Any]]) -> tuple[str, str]:
+    """(error, details) for a list of pydantic errors, each naming its field."""
+    problems = []
+    for err in errors:
+        field = _field_path(tuple(err.get("loc", ())))
+        message = str(err.get("msg", "invalid value")).removeprefix("Value error, ")
+        if err.get("type") == "json_invalid":
+            reason = (err.get("ctx") or {}).get("error", "")
+            message = f"malformed JSON: {reason}".rstrip(": ")
+            field = ""
+        problems.append(f"{field}: {message}" if field else message)
+    first = errors[0] if errors else {}
+    first_field = _field_path(tuple(first.get("loc", ())))
+    if (
+        first.get("type") in _SHAPE_ERRORS
+        or first.get("type") == "string_too_short"
+        or not first_field
+    ):
+        return "invalid request body", "; ".join(problems)
+    reason = str(first.get("msg", "invalid value")).removeprefix("Value error, ")
+    return f"invalid {first_field}: {reason}", "; ".join(problems)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(MaiaError)
+    async def _maia_error(request: Request, exc: MaiaError) -> Response:
+        status = status_for(exc)
+        headers = {}
+        if isinstance(exc, RateLimited):
+            headers["Retry-After"] = str(max(1, round(exc.retry_after)))
+        extra = {k: v for k, v in exc.extra.items() if k in ("limit", "current")}
+        body = envelope(exc.message, exc.code, exc.details, **extra)
+        return json_response(body, status_code=status, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
+        error, details = describe_validation(list(exc.errors()))
+        return json_response(envelope(error, "INVALID_INPUT", details), status_code=400)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 404:
+            body = envelope("not found", "NOT_FOUND", f"no route for {request.url.path}")
+        elif exc.status_code == 405:
+            body = envelope(
+                "method not allowed",
+                "METHOD_NOT_ALLOWED",
+                f"{request.method} is not supported on {request.url.path}",
+            )
+        else:
+            body = envelope(str(exc.detail), None)
+        return json_response(body, status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return json_response(envelope("internal server error", "INTERNAL_ERROR"), status_code=500)

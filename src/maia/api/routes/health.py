@@ -1,0 +1,34 @@
+"""Liveness, readiness and Prometheus metrics (no authentication)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.responses import Response
+
+from maia.api.deps import MaiaDep
+from maia.api.responses import json_response
+from maia.errors import MaiaError
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/health", summary="Liveness")
+def health() -> Response:
+    return json_response({"status": "healthy", "service": "maia"})
+
+
+@router.get("/ready", summary="Readiness (the store answers)")
+def ready(maia: MaiaDep) -> Response:
+    try:
+        maia.check_ready()
+    except MaiaError as exc:
+        return json_response({"status": "not ready", "error": str(exc)}, status_code=503)
+    return json_response({"status": "ready"})
+
+
+@router.get("/metrics", summary="Prometheus metrics")
+def metrics(request: Request) -> Response:
+    return Response(
+        generate_latest(request.app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST
+    )

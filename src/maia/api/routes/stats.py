@@ -1,0 +1,17 @@
+"""Instance statistics."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from starlette.responses import Response
+
+from maia.api.deps import MaiaDep
+from maia.api.responses import json_response
+from maia.models import Stats
+
+router = APIRouter(tags=["stats"])
+
+
+@router.get("/v1/stats", response_model=Stats, summary="Memory and namespace counts, storage size")
+def stats(maia: MaiaDep) -> Response:
+    return json_response(maia.stats())

@@ -1,0 +1,102 @@
+"""``maia``: run the server, and (as the project grows) manage memories from the shell."""
+
+from __future__ import annotations
+
+import ipaddress
+import sys
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+
+from maia._version import __version__
+from maia.errors import InvalidInput, MaiaError
+
+app = typer.Typer(
+    name="maia",
+    help="MAIA: memory for LLM applications and agents.",
+    no_args_is_help=True,
+    add_completion=True,
+    pretty_exceptions_enable=False,
+)
+err_console = Console(stderr=True)
+
+
+def fail(exc: MaiaError) -> NoReturn:
+    """The CLI's error mapping: message on stderr, exit 2 for bad input, else 1."""
+    err_console.print(f"[bold red]Error:[/] {exc.message}", highlight=False, markup=True)
+    raise typer.Exit(2 if isinstance(exc, InvalidInput) else 1)
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@app.command()
+def version() -> None:
+    """Print the MAIA version."""
+    typer.echo(f"maia {__version__}")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to bind [default: 127.0.0.1]")] = None,
+    port: Annotated[
+        int | None, typer.Option("--port", "-p", help="HTTP port [default: 8080]")
+    ] = None,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(help="Data directory [default: MAIA_DATA_DIR or the user data dir]"),
+    ] = None,
+    config: Annotated[Path | None, typer.Option(help="TOML settings file")] = None,
+    insecure: Annotated[
+        bool, typer.Option(help="Allow a non-loopback address without an API key")
+    ] = False,
+) -> None:
+    """Run the REST server on the embedded store."""
+    import uvicorn
+
+    from maia.api import create_app
+    from maia.logs import configure_logging
+    from maia.service import Maia
+    from maia.settings import Settings
+
+    try:
+        settings = Settings.load(
+            config, host=host, http_port=port, data_dir=data_dir, insecure=insecure or None
+        )
+        has_key = settings.api_key is not None and bool(settings.api_key.get_secret_value())
+        if not is_loopback(settings.host) and not has_key and not settings.insecure:
+            raise InvalidInput(
+                f"refusing to serve on {settings.host} without authentication: set "
+                "MAIA_API_KEY, or pass --insecure to accept unauthenticated access",
+                field="host",
+            )
+        configure_logging(settings.log_level, settings.log_format)
+        maia = Maia.open(settings=settings)
+    except MaiaError as exc:
+        fail(exc)
+    with maia:
+        err_console.print(
+            f"MAIA {__version__} on http://{settings.host}:{settings.http_port} "
+            f"(data: {settings.data_dir})",
+            highlight=False,
+        )
+        uvicorn.run(
+            create_app(maia),
+            host=settings.host,
+            port=settings.http_port,
+            log_config=None,
+            access_log=False,
+            timeout_graceful_shutdown=10,
+        )
+
+
+def main() -> None:
+    sys.exit(app())

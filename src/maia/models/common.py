@@ -1,0 +1,105 @@
+"""Shared value types, validators and wire helpers."""
+
+from __future__ import annotations
+
+import unicodedata
+from datetime import UTC, datetime
+from typing import Annotated, Generic, TypeVar
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+MAX_NAMESPACE_LENGTH = 255
+MAX_TAG_LENGTH = 128
+MAX_TAGS = 64
+
+# Go's zero time: the contract sends it where a timestamp is required but unset.
+ZERO_TIME = datetime(1, 1, 1, tzinfo=UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def as_utc(value: datetime) -> datetime:
+    """Naive datetimes are taken as UTC; aware ones are converted to UTC."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def _has_control_chars(value: str) -> bool:
+    return any(unicodedata.category(ch) in ("Cc", "Cf") for ch in value)
+
+
+def _check_namespace_name(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be empty")
+    if len(value) > MAX_NAMESPACE_LENGTH:
+        raise ValueError(f"must be at most {MAX_NAMESPACE_LENGTH} characters")
+    if _has_control_chars(value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
+def _check_tag(value: str) -> str:
+    if not value.strip():
+        raise ValueError("tags must not be empty strings")
+    if len(value) > MAX_TAG_LENGTH:
+        raise ValueError(f"tags must be at most {MAX_TAG_LENGTH} characters")
+    if _has_control_chars(value):
+        raise ValueError("tags must not contain control characters")
+    return value
+
+
+def _dedupe(values: list[str]) -> list[str]:
+    if len(values) > MAX_TAGS:
+        raise ValueError(f"at most {MAX_TAGS} tags are allowed")
+    return list(dict.fromkeys(values))
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    return None if value is None else as_utc(value)
+
+
+NamespaceName = Annotated[str, AfterValidator(_check_namespace_name)]
+Tag = Annotated[str, AfterValidator(_check_tag)]
+Tags = Annotated[list[Tag], AfterValidator(_dedupe)]
+UtcDatetime = Annotated[datetime, AfterValidator(as_utc)]
+OptionalUtcDatetime = Annotated[datetime | None, AfterValidator(_utc)]
+
+T = TypeVar("T")
+
+
+class ListResponse(BaseModel, Generic[T]):
+    """The contract's pagination envelope; ``count`` is the size of this page."""
+
+    data: list[T]
+    count: int
+    offset: int
+    limit: int
+
+    @classmethod
+    def page(cls, items: list[T], *, offset: int, limit: int) -> ListResponse[T]:
+        return cls(data=items, count=len(items), offset=offset, limit=limit)
+
+
+class Stats(BaseModel):
+    total_memories: int
+    total_namespaces: int
+    storage_size_bytes: int
+    last_compaction: datetime = ZERO_TIME
+
+
+class Page(BaseModel):
+    """Limit/offset as clamped by the service (the values echoed to clients)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    limit: int = Field(100, ge=1, le=1000)
+    offset: int = Field(0, ge=0)
+
+    @classmethod
+    def clamp(cls, limit: int | None, offset: int | None, *, default: int = 100) -> Page:
+        """The contract's rule: ``<= 0`` or missing means the default, ``> 1000`` means 1000."""
+        effective = default if limit is None or limit <= 0 else min(limit, 1000)
+        return cls(limit=effective, offset=max(offset or 0, 0))

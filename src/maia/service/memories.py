@@ -1,0 +1,199 @@
+"""Memory operations: create (single and batch), read, update, delete, touch, list."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from maia.errors import InvalidInput, NotFound, QuotaExceeded
+from maia.models import (
+    Memory,
+    MemoryCreate,
+    MemoryFilter,
+    MemorySource,
+    MemoryType,
+    MemoryUpdate,
+    Page,
+)
+from maia.service.base import new_id
+from maia.service.namespaces import NamespaceOps
+from maia.store.base import StoreWriter
+
+MAX_BATCH = 1000
+
+
+class MemoryOps(NamespaceOps):
+    def remember(
+        self,
+        content: str,
+        *,
+        namespace: str | None = None,
+        type: MemoryType | str = MemoryType.SEMANTIC,
+        tags: Sequence[str] | None = None,
+        metadata: dict[str, Any] | None = None,
+        confidence: float | None = None,
+        source: MemorySource | str = MemorySource.USER,
+        created_at: datetime | None = None,
+    ) -> Memory:
+        """Stores one memory; ``namespace`` defaults to the configured default namespace."""
+        data = MemoryCreate.model_validate(
+            {
+                "namespace": namespace or self._settings.default_namespace,
+                "content": content,
+                "type": type,
+                "tags": list(tags) if tags is not None else None,
+                "metadata": metadata,
+                "confidence": confidence,
+                "source": source,
+                "created_at": created_at,
+            }
+        )
+        return self.create_memory(data)
+
+    def create_memory(self, data: MemoryCreate) -> Memory:
+        return self.create_memories([data])[0]
+
+    def create_memories(self, items: Sequence[MemoryCreate]) -> list[Memory]:
+        """Creates all or none: any invalid item or exceeded limit writes nothing."""
+        if not items:
+            return []
+        if len(items) > MAX_BATCH:
+            raise InvalidInput(
+                f"invalid memories: at most {MAX_BATCH} per batch, got {len(items)}",
+                field="memories",
+            )
+        now = self._clock()
+        memories = [self._new_memory(i, data, now) for i, data in enumerate(items)]
+        with self._store.write() as tx:
+            self._enforce_namespace_rules(tx, memories)
+            tx.insert_memories(self._tenant, memories)
+        return memories
+
+    def _new_memory(self, index: int, data: MemoryCreate, now: datetime) -> Memory:
+        limit = self._settings.max_content_chars
+        if len(data.content) > limit:
+            where = f"memories[{index}].content" if index else "content"
+            raise InvalidInput(
+                f"invalid content: must be at most {limit} characters, got {len(data.content)}",
+                field=where,
+            )
+        created = data.created_at or now
+        return Memory(
+            id=new_id(),
+            namespace=data.namespace,
+            content=data.content,
+            type=data.type,
+            metadata=data.metadata or None,
+            tags=data.tags or [],
+            created_at=created,
+            updated_at=created,
+            accessed_at=created,
+            access_count=0,
+            confidence=data.confidence,
+            source=data.source,
+        )
+
+    def _enforce_namespace_rules(self, tx: StoreWriter, memories: Sequence[Memory]) -> None:
+        for name, adding in Counter(m.namespace for m in memories).items():
+            config = self._effective_config(tx, name)
+            if config.allowed_types:
+                allowed = {t.value for t in config.allowed_types}
+                for memory in memories:
+                    if memory.namespace == name and memory.type.value not in allowed:
+                        raise InvalidInput(
+                            f"invalid type: namespace {name!r} allows only "
+                            f"{', '.join(sorted(allowed))}, got {memory.type.value}",
+                            field="type",
+                        )
+            if config.max_memories:
+                current = tx.count_memories(self._tenant, name)
+                if current + adding > config.max_memories:
+                    raise QuotaExceeded(
+                        f"namespace quota exceeded: {name!r} holds {current} of "
+                        f"{config.max_memories} memories (max_memories), cannot add {adding}",
+                        limit=config.max_memories,
+                        current=current,
+                    )
+
+    def get_memory(self, memory_id: str, *, count_access: bool = False) -> Memory:
+        """The memory as stored. With ``count_access`` the read is counted afterwards
+        (the returned object shows the state before this access, as the contract says)."""
+        with self._store.read() as tx:
+            memory = tx.get_memory(self._tenant, memory_id)
+        if memory is None:
+            raise NotFound(f"memory not found: {memory_id}")
+        if count_access:
+            self.touch([memory_id])
+        return memory
+
+    def get_memories(self, memory_ids: Sequence[str]) -> list[Memory]:
+        """The memories that exist among ``memory_ids``, in the order asked."""
+        with self._store.read() as tx:
+            return tx.get_memories(self._tenant, memory_ids)
+
+    def update_memory(self, memory_id: str, data: MemoryUpdate) -> Memory:
+        if data.content is not None and len(data.content) > self._settings.max_content_chars:
+            raise InvalidInput(
+                f"invalid content: must be at most {self._settings.max_content_chars} "
+                f"characters, got {len(data.content)}",
+                field="content",
+            )
+        with self._store.write() as tx:
+            current = tx.get_memory(self._tenant, memory_id)
+            if current is None:
+                raise NotFound(f"memory not found: {memory_id}")
+            changes: dict[str, Any] = {"updated_at": self._clock()}
+            if data.content is not None:
+                changes["content"] = data.content
+            if data.metadata is not None:
+                changes["metadata"] = data.metadata or None
+            if data.tags is not None:
+                changes["tags"] = data.tags
+            if data.confidence is not None:
+                changes["confidence"] = data.confidence
+            updated = current.model_copy(update=changes)
+            tx.update_memory(self._tenant, updated)
+        return updated
+
+    def forget(self, memory_id: str) -> None:
+        """Deletes one memory; ``NotFound`` if it does not exist."""
+        self.delete_memories([memory_id])
+
+    delete_memory = forget
+
+    def delete_memories(self, memory_ids: Sequence[str]) -> int:
+        """Deletes all or none: if any id is unknown nothing is deleted."""
+        ids = list(dict.fromkeys(memory_ids))
+        if not ids:
+            return 0
+        if len(ids) > MAX_BATCH:
+            raise InvalidInput(
+                f"invalid ids: at most {MAX_BATCH} per batch, got {len(ids)}", field="ids"
+            )
+        with self._store.write() as tx:
+            found = {m.id for m in tx.get_memories(self._tenant, ids)}
+            missing = [i for i in ids if i not in found]
+            if missing:
+                raise NotFound(f"memory not found: {', '.join(missing)}")
+            return tx.delete_memories(self._tenant, ids)
+
+    def touch(self, memory_ids: Sequence[str]) -> int:
+        """Counts one access of each memory; returns how many exist."""
+        ids = list(dict.fromkeys(memory_ids))
+        if not ids:
+            return 0
+        with self._store.write() as tx:
+            return tx.touch_memories(self._tenant, ids, self._clock())
+
+    def list_memories(
+        self, flt: MemoryFilter | None = None, page: Page | None = None
+    ) -> list[Memory]:
+        """Memories matching ``flt``, oldest first."""
+        with self._store.read() as tx:
+            return tx.list_memories(self._tenant, flt or MemoryFilter(), page or Page())
+
+    def count_memories(self, namespace: str | None = None) -> int:
+        with self._store.read() as tx:
+            return tx.count_memories(self._tenant, namespace)

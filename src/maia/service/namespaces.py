@@ -1,0 +1,94 @@
+"""Namespace operations: CRUD, hierarchy and config inheritance."""
+
+from __future__ import annotations
+
+from maia.errors import NotFound
+from maia.models import (
+    Namespace,
+    NamespaceConfig,
+    NamespaceCreate,
+    NamespaceUpdate,
+    Page,
+)
+from maia.service.base import ServiceBase, new_id
+from maia.store.base import StoreReader
+
+
+class NamespaceOps(ServiceBase):
+    def create_namespace(self, data: NamespaceCreate) -> Namespace:
+        now = self._clock()
+        namespace = Namespace(
+            id=new_id(),
+            name=data.name,
+            parent=data.parent,
+            template=data.template,
+            config=data.config or NamespaceConfig(),
+            created_at=now,
+            updated_at=now,
+        )
+        with self._store.write() as tx:
+            tx.insert_namespace(self._tenant, namespace)
+        return namespace
+
+    def get_namespace(self, id_or_name: str) -> Namespace:
+        with self._store.read() as tx:
+            return self._require_namespace(tx, id_or_name)
+
+    def find_namespace(self, id_or_name: str) -> Namespace | None:
+        with self._store.read() as tx:
+            return tx.get_namespace(self._tenant, id_or_name)
+
+    def update_namespace(self, id_or_name: str, data: NamespaceUpdate) -> Namespace:
+        with self._store.write() as tx:
+            current = self._require_namespace(tx, id_or_name)
+            updated = current.model_copy(
+                update={"config": data.config, "updated_at": self._clock()}
+            )
+            tx.update_namespace(self._tenant, updated)
+        return updated
+
+    def delete_namespace(self, id_or_name: str) -> None:
+        """Deletes the record only: its memories stay (the contract's behaviour)."""
+        with self._store.write() as tx:
+            current = self._require_namespace(tx, id_or_name)
+            tx.delete_namespace(self._tenant, current.id)
+
+    def list_namespaces(
+        self, page: Page | None = None, *, prefix: str | None = None
+    ) -> list[Namespace]:
+        with self._store.read() as tx:
+            return tx.list_namespaces(self._tenant, page or Page(), prefix=prefix)
+
+    def namespace_children(self, id_or_name: str) -> list[Namespace]:
+        with self._store.read() as tx:
+            parent = self._require_namespace(tx, id_or_name)
+            return tx.namespace_children(self._tenant, parent.name)
+
+    def effective_config(self, name: str) -> NamespaceConfig:
+        """The namespace's config with inherited fields filled from its ancestors."""
+        with self._store.read() as tx:
+            return self._effective_config(tx, name)
+
+    def _effective_config(self, tx: StoreReader, name: str) -> NamespaceConfig:
+        namespace = tx.get_namespace(self._tenant, name)
+        if namespace is None:
+            return NamespaceConfig()
+        chain = [namespace]
+        seen = {namespace.id}
+        while chain[-1].config.inherit_from_parent:
+            parent_name = chain[-1].parent_name()
+            parent = tx.get_namespace(self._tenant, parent_name) if parent_name else None
+            if parent is None or parent.id in seen:  # missing parent or a cycle
+                break
+            seen.add(parent.id)
+            chain.append(parent)
+        config = chain[-1].config
+        for child in reversed(chain[:-1]):
+            config = child.config.overlay(config)
+        return config
+
+    def _require_namespace(self, tx: StoreReader, id_or_name: str) -> Namespace:
+        namespace = tx.get_namespace(self._tenant, id_or_name)
+        if namespace is None:
+            raise NotFound(f"namespace not found: {id_or_name}")
+        return namespace

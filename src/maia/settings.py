@@ -1,0 +1,152 @@
+"""The one typed settings object.
+
+Sources, strongest first: explicit arguments (CLI flags), environment variables
+(``MAIA_`` prefix, plus the original server's names such as ``MAIA_HTTP_PORT``),
+then a TOML file named by ``--config`` or ``MAIA_CONFIG``, then the defaults.
+"""
+
+from __future__ import annotations
+
+import os
+from contextvars import ContextVar
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import platformdirs
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from maia.errors import InvalidInput
+
+_config_file: ContextVar[Path | None] = ContextVar("maia_config_file", default=None)
+
+
+def default_data_dir() -> Path:
+    """The platform's per-user data folder (``~/.local/share/maia`` on Linux)."""
+    return platformdirs.user_data_path("maia", appauthor=False)
+
+
+def _env(name: str, *env_names: str) -> AliasChoices:
+    """Accept the field name (TOML, arguments) and each listed environment name."""
+    return AliasChoices(name, *env_names)
+
+
+class Settings(BaseSettings):
+    """Every knob of a MAIA server or embedded instance. See docs/configuration.md."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="MAIA_",
+        extra="forbid",
+        validate_by_name=True,
+        case_sensitive=False,
+    )
+
+    host: str = Field("127.0.0.1", validation_alias=_env("host", "MAIA_HOST", "MAIA_SERVER_HOST"))
+    http_port: int = Field(
+        8080,
+        ge=0,
+        le=65535,
+        validation_alias=_env("http_port", "MAIA_HTTP_PORT", "MAIA_SERVER_HTTP_PORT"),
+    )
+    data_dir: Path = Field(
+        default_factory=default_data_dir,
+        validation_alias=_env("data_dir", "MAIA_DATA_DIR", "MAIA_STORAGE_DATA_DIR"),
+    )
+    default_namespace: str = Field(
+        "default",
+        min_length=1,
+        validation_alias=_env(
+            "default_namespace", "MAIA_DEFAULT_NAMESPACE", "MAIA_MEMORY_DEFAULT_NAMESPACE"
+        ),
+    )
+    token_budget: int = Field(
+        4000,
+        ge=100,
+        validation_alias=_env(
+            "token_budget", "MAIA_TOKEN_BUDGET", "MAIA_MEMORY_DEFAULT_TOKEN_BUDGET"
+        ),
+    )
+    api_key: SecretStr | None = Field(
+        None, validation_alias=_env("api_key", "MAIA_API_KEY", "MAIA_SECURITY_API_KEY")
+    )
+    api_key_query_param: bool = Field(
+        False,
+        validation_alias=_env(
+            "api_key_query_param", "MAIA_API_KEY_QUERY_PARAM", "MAIA_SECURITY_API_KEY_QUERY_PARAM"
+        ),
+    )
+    rate_limit_rps: float = Field(
+        100.0,
+        ge=0,
+        validation_alias=_env(
+            "rate_limit_rps", "MAIA_RATE_LIMIT_RPS", "MAIA_SECURITY_RATE_LIMIT_RPS"
+        ),
+    )
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["*"],
+        validation_alias=_env("cors_origins", "MAIA_CORS_ORIGINS", "MAIA_SERVER_CORS_ORIGINS"),
+    )
+    insecure: bool = False
+    max_content_chars: int = Field(65536, ge=1)
+    max_request_bytes: int = Field(10 * 1024 * 1024, ge=1024)
+    sqlite_synchronous: Literal["full", "normal"] = "full"
+    retention_sweep_seconds: float = Field(3600.0, gt=0)
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_format: Literal["console", "json"] = "console"
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _comma_list(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("log_level", "log_format", "sqlite_synchronous", mode="before")
+    @classmethod
+    def _lower(cls, value: Any) -> Any:
+        return value.lower() if isinstance(value, str) else value
+
+    @field_validator("data_dir")
+    @classmethod
+    def _expand(cls, value: Path) -> Path:
+        return value.expanduser()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        config_file = _config_file.get()
+        if config_file is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=config_file))
+        return tuple(sources)
+
+    @classmethod
+    def load(cls, config_file: Path | str | None = None, **overrides: Any) -> Settings:
+        """Settings from arguments, environment and the TOML file, with clear errors."""
+        path_text = config_file or os.environ.get("MAIA_CONFIG")
+        path = Path(path_text).expanduser() if path_text else None
+        if path is not None and not path.is_file():
+            raise InvalidInput(f"invalid config: file not found: {path}", field="config")
+        token = _config_file.set(path)
+        try:
+            return cls(**{k: v for k, v in overrides.items() if v is not None})
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: {err['msg']}"
+                for err in exc.errors()
+            )
+            raise InvalidInput(f"invalid settings: {problems}", field="settings") from exc
+        finally:
+            _config_file.reset(token)

@@ -1,0 +1,3 @@
+from maia.store.sqlite.store import DATABASE_FILE, SQLiteStore
+
+__all__ = ["DATABASE_FILE", "SQLiteStore"]

@@ -1,0 +1,118 @@
+"""Schema migrations for the SQLite store, applied in order inside one transaction each."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from maia.errors import Unavailable
+
+# Each entry moves the schema from version i to i + 1. Never edit a released entry:
+# append a new one.
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE memories (
+        seq          INTEGER PRIMARY KEY,
+        id           TEXT    NOT NULL UNIQUE,
+        tenant_id    TEXT    NOT NULL,
+        namespace    TEXT    NOT NULL,
+        content      TEXT    NOT NULL,
+        type         TEXT    NOT NULL,
+        metadata     TEXT,
+        tags         TEXT,
+        created_at   INTEGER NOT NULL,
+        updated_at   INTEGER NOT NULL,
+        accessed_at  INTEGER NOT NULL,
+        access_count INTEGER NOT NULL DEFAULT 0,
+        confidence   REAL    NOT NULL,
+        source       TEXT    NOT NULL
+    );
+    CREATE INDEX memories_by_namespace ON memories (tenant_id, namespace, created_at, seq);
+    CREATE INDEX memories_by_tenant ON memories (tenant_id, created_at, seq);
+    CREATE INDEX memories_by_updated ON memories (tenant_id, namespace, updated_at);
+
+    CREATE TABLE memory_tags (
+        memory_seq INTEGER NOT NULL REFERENCES memories (seq) ON DELETE CASCADE,
+        tag        TEXT    NOT NULL,
+        PRIMARY KEY (tag, memory_seq)
+    ) WITHOUT ROWID;
+    CREATE INDEX memory_tags_by_memory ON memory_tags (memory_seq);
+
+    -- BM25 over content and tags; porter stemming on top of unicode-aware words.
+    CREATE VIRTUAL TABLE memories_fts USING fts5 (
+        content, tags,
+        content = 'memories', content_rowid = 'seq',
+        tokenize = 'porter unicode61 remove_diacritics 2'
+    );
+    CREATE TRIGGER memories_fts_insert AFTER INSERT ON memories BEGIN
+        INSERT INTO memories_fts (rowid, content, tags) VALUES (new.seq, new.content, new.tags);
+    END;
+    CREATE TRIGGER memories_fts_delete AFTER DELETE ON memories BEGIN
+        INSERT INTO memories_fts (memories_fts, rowid, content, tags)
+        VALUES ('delete', old.seq, old.content, old.tags);
+    END;
+    CREATE TRIGGER memories_fts_update AFTER UPDATE OF content, tags ON memories BEGIN
+        INSERT INTO memories_fts (memories_fts, rowid, content, tags)
+        VALUES ('delete', old.seq, old.content, old.tags);
+        INSERT INTO memories_fts (rowid, content, tags) VALUES (new.seq, new.content, new.tags);
+    END;
+
+    CREATE TABLE namespaces (
+        seq        INTEGER PRIMARY KEY,
+        id         TEXT    NOT NULL UNIQUE,
+        tenant_id  TEXT    NOT NULL,
+        name       TEXT    NOT NULL,
+        parent     TEXT,
+        template   TEXT,
+        config     TEXT    NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        UNIQUE (tenant_id, name)
+    );
+    """,
+)
+
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def current_version(conn: sqlite3.Connection) -> int:
+    conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+    row = conn.execute("SELECT max(version) FROM schema_version").fetchone()
+    return int(row[0] or 0)
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Brings the database to ``SCHEMA_VERSION``; returns the version it found."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        found = current_version(conn)
+        if found > SCHEMA_VERSION:
+            raise Unavailable(
+                f"database schema version {found} is newer than this MAIA "
+                f"(knows up to {SCHEMA_VERSION}); upgrade MAIA"
+            )
+        for version in range(found, SCHEMA_VERSION):
+            # executescript would commit; run the statements one by one instead.
+            for statement in _statements(MIGRATIONS[version]):
+                conn.execute(statement)
+            conn.execute("INSERT INTO schema_version (version) VALUES (?)", (version + 1,))
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return found
+
+
+def _statements(script: str) -> list[str]:
+    """Splits a script into complete statements (triggers contain semicolons)."""
+    statements: list[str] = []
+    buffer = ""
+    for line in script.splitlines(keepends=True):
+        if line.strip().startswith("--"):
+            continue
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            statements.append(buffer.strip())
+            buffer = ""
+    if buffer.strip():
+        statements.append(buffer.strip())
+    return statements

@@ -1,0 +1,339 @@
+"""SQL for one connection: the StoreReader/StoreWriter methods of the SQLite store."""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from maia.errors import AlreadyExists
+from maia.models import (
+    Memory,
+    MemoryFilter,
+    MemorySource,
+    MemoryType,
+    Namespace,
+    NamespaceConfig,
+    Page,
+)
+from maia.store.base import TextHit, chunked
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+_MEMORY_COLUMNS = (
+    "m.seq, m.id, m.namespace, m.content, m.type, m.metadata, m.tags, m.created_at, "
+    "m.updated_at, m.accessed_at, m.access_count, m.confidence, m.source"
+)
+_NAMESPACE_COLUMNS = "id, name, parent, template, config, created_at, updated_at"
+
+
+def to_micros(value: datetime) -> int:
+    return (value - _EPOCH) // _MICROSECOND
+
+
+def from_micros(value: int) -> datetime:
+    return _EPOCH + timedelta(microseconds=value)
+
+
+def fts_query(text: str) -> str | None:
+    """Any-word FTS5 query; every word is quoted, so user text is never FTS syntax."""
+    words = dict.fromkeys(word.lower() for word in _WORD.findall(text))
+    if not words:
+        return None
+    return " OR ".join('"' + word.replace('"', '""') + '"' for word in words)
+
+
+def _escape_like(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _memory(row: sqlite3.Row) -> Memory:
+    # Rows were validated on the way in; construct without re-validating (hot path).
+    return Memory.model_construct(
+        id=row[1],
+        namespace=row[2],
+        content=row[3],
+        type=MemoryType(row[4]),
+        metadata=json.loads(row[5]) if row[5] else None,
+        tags=json.loads(row[6]) if row[6] else [],
+        created_at=from_micros(row[7]),
+        updated_at=from_micros(row[8]),
+        accessed_at=from_micros(row[9]),
+        access_count=row[10],
+        confidence=row[11],
+        source=MemorySource(row[12]),
+        relations=[],
+    )
+
+
+def _namespace(row: sqlite3.Row) -> Namespace:
+    return Namespace(
+        id=row[0],
+        name=row[1],
+        parent=row[2],
+        template=row[3],
+        config=NamespaceConfig.model_validate_json(row[4]),
+        created_at=from_micros(row[5]),
+        updated_at=from_micros(row[6]),
+    )
+
+
+def _json_or_null(value: Any) -> str | None:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")) if value else None
+
+
+class SQLiteSession:
+    """Store operations on one connection; transactions are managed by the store."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    # -- memories: reads ---------------------------------------------------------------
+
+    def get_memory(self, tenant: str, memory_id: str) -> Memory | None:
+        row = self._conn.execute(
+            f"SELECT {_MEMORY_COLUMNS} FROM memories m WHERE m.id = ? AND m.tenant_id = ?",
+            (memory_id, tenant),
+        ).fetchone()
+        return None if row is None else _memory(row)
+
+    def get_memories(self, tenant: str, memory_ids: Sequence[str]) -> list[Memory]:
+        found: dict[str, Memory] = {}
+        for chunk in chunked(memory_ids):
+            marks = ",".join("?" * len(chunk))
+            rows = self._conn.execute(
+                f"SELECT {_MEMORY_COLUMNS} FROM memories m "
+                f"WHERE m.tenant_id = ? AND m.id IN ({marks})",
+                (tenant, *chunk),
+            )
+            found.update((row[1], _memory(row)) for row in rows)
+        return [found[i] for i in memory_ids if i in found]
+
+    def _where(self, tenant: str, flt: MemoryFilter) -> tuple[str, list[Any]]:
+        clauses = ["m.tenant_id = ?"]
+        params: list[Any] = [tenant]
+        if flt.namespace is not None:
+            if flt.include_descendants:
+                prefix = _escape_like(flt.namespace.rstrip("/")) + "/%"
+                clauses.append("(m.namespace = ? OR m.namespace LIKE ? ESCAPE '\\')")
+                params += [flt.namespace, prefix]
+            else:
+                clauses.append("m.namespace = ?")
+                params.append(flt.namespace)
+        if flt.types:
+            clauses.append(f"m.type IN ({','.join('?' * len(flt.types))})")
+            params += [t.value for t in flt.types]
+        if flt.sources:
+            clauses.append(f"m.source IN ({','.join('?' * len(flt.sources))})")
+            params += [s.value for s in flt.sources]
+        for tag in flt.tags:
+            clauses.append("m.seq IN (SELECT memory_seq FROM memory_tags WHERE tag = ?)")
+            params.append(tag)
+        if flt.min_confidence is not None:
+            clauses.append("m.confidence >= ?")
+            params.append(flt.min_confidence)
+        if flt.created_after is not None:
+            clauses.append("m.created_at >= ?")
+            params.append(to_micros(flt.created_after))
+        if flt.created_before is not None:
+            clauses.append("m.created_at < ?")
+            params.append(to_micros(flt.created_before))
+        return " AND ".join(clauses), params
+
+    def list_memories(self, tenant: str, flt: MemoryFilter, page: Page) -> list[Memory]:
+        where, params = self._where(tenant, flt)
+        rows = self._conn.execute(
+            f"SELECT {_MEMORY_COLUMNS} FROM memories m WHERE {where} "
+            "ORDER BY m.created_at, m.seq LIMIT ? OFFSET ?",
+            (*params, page.limit, page.offset),
+        )
+        return [_memory(row) for row in rows]
+
+    def count_memories(self, tenant: str, namespace: str | None = None) -> int:
+        sql = "SELECT count(*) FROM memories WHERE tenant_id = ?"
+        params: tuple[str, ...] = (tenant,)
+        if namespace is not None:
+            sql += " AND namespace = ?"
+            params = (tenant, namespace)
+        return int(self._conn.execute(sql, params).fetchone()[0])
+
+    def search_text(self, tenant: str, query: str, flt: MemoryFilter, limit: int) -> list[TextHit]:
+        match = fts_query(query)
+        if match is None or limit <= 0:
+            return []
+        where, params = self._where(tenant, flt)
+        # bm25() is negative, lower is better; tags weigh half as much as content.
+        rows = self._conn.execute(
+            f"SELECT {_MEMORY_COLUMNS}, -bm25(memories_fts, 1.0, 0.5) AS relevance "
+            "FROM memories_fts JOIN memories m ON m.seq = memories_fts.rowid "
+            f"WHERE memories_fts MATCH ? AND {where} "
+            "ORDER BY relevance DESC, m.created_at, m.seq LIMIT ?",
+            (match, *params, limit),
+        )
+        return [TextHit(_memory(row), max(float(row[13]), 0.0)) for row in rows]
+
+    # -- memories: writes --------------------------------------------------------------
+
+    def insert_memories(self, tenant: str, memories: Sequence[Memory]) -> None:
+        for memory in memories:
+            cursor = self._conn.execute(
+                "INSERT INTO memories (id, tenant_id, namespace, content, type, metadata, tags, "
+                "created_at, updated_at, accessed_at, access_count, confidence, source) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    memory.id,
+                    tenant,
+                    memory.namespace,
+                    memory.content,
+                    memory.type.value,
+                    _json_or_null(memory.metadata),
+                    _json_or_null(memory.tags),
+                    to_micros(memory.created_at),
+                    to_micros(memory.updated_at),
+                    to_micros(memory.accessed_at),
+                    memory.access_count,
+                    memory.confidence,
+                    memory.source.value,
+                ),
+            )
+            self._write_tags(cursor.lastrowid, memory.tags)
+
+    def _write_tags(self, seq: int | None, tags: Sequence[str]) -> None:
+        if tags:
+            self._conn.executemany(
+                "INSERT OR IGNORE INTO memory_tags (memory_seq, tag) VALUES (?, ?)",
+                [(seq, tag) for tag in tags],
+            )
+
+    def update_memory(self, tenant: str, memory: Memory) -> None:
+        row = self._conn.execute(
+            "UPDATE memories SET content = ?, metadata = ?, tags = ?, confidence = ?, "
+            "updated_at = ?, accessed_at = ?, access_count = ? "
+            "WHERE id = ? AND tenant_id = ? RETURNING seq",
+            (
+                memory.content,
+                _json_or_null(memory.metadata),
+                _json_or_null(memory.tags),
+                memory.confidence,
+                to_micros(memory.updated_at),
+                to_micros(memory.accessed_at),
+                memory.access_count,
+                memory.id,
+                tenant,
+            ),
+        ).fetchone()
+        if row is not None:
+            self._conn.execute("DELETE FROM memory_tags WHERE memory_seq = ?", (row[0],))
+            self._write_tags(row[0], memory.tags)
+
+    def delete_memories(self, tenant: str, memory_ids: Sequence[str]) -> int:
+        deleted = 0
+        for chunk in chunked(memory_ids):
+            marks = ",".join("?" * len(chunk))
+            cursor = self._conn.execute(
+                f"DELETE FROM memories WHERE tenant_id = ? AND id IN ({marks})", (tenant, *chunk)
+            )
+            deleted += cursor.rowcount
+        return deleted
+
+    def touch_memories(self, tenant: str, memory_ids: Sequence[str], at: datetime) -> int:
+        touched = 0
+        for chunk in chunked(memory_ids):
+            marks = ",".join("?" * len(chunk))
+            cursor = self._conn.execute(
+                "UPDATE memories SET access_count = access_count + 1, accessed_at = ? "
+                f"WHERE tenant_id = ? AND id IN ({marks})",
+                (to_micros(at), tenant, *chunk),
+            )
+            touched += cursor.rowcount
+        return touched
+
+    def delete_memories_before(self, tenant: str, namespace: str, before: datetime) -> int:
+        cursor = self._conn.execute(
+            "DELETE FROM memories WHERE tenant_id = ? AND namespace = ? AND updated_at < ?",
+            (tenant, namespace, to_micros(before)),
+        )
+        return cursor.rowcount
+
+    # -- namespaces --------------------------------------------------------------------
+
+    def get_namespace(self, tenant: str, id_or_name: str) -> Namespace | None:
+        row = (
+            self._conn.execute(
+                f"SELECT {_NAMESPACE_COLUMNS} FROM namespaces WHERE tenant_id = ? AND id = ?",
+                (tenant, id_or_name),
+            ).fetchone()
+            or self._conn.execute(
+                f"SELECT {_NAMESPACE_COLUMNS} FROM namespaces WHERE tenant_id = ? AND name = ?",
+                (tenant, id_or_name),
+            ).fetchone()
+        )
+        return None if row is None else _namespace(row)
+
+    def list_namespaces(
+        self, tenant: str, page: Page, *, prefix: str | None = None
+    ) -> list[Namespace]:
+        sql = f"SELECT {_NAMESPACE_COLUMNS} FROM namespaces WHERE tenant_id = ?"
+        params: list[Any] = [tenant]
+        if prefix:
+            sql += " AND name LIKE ? ESCAPE '\\'"
+            params.append(_escape_like(prefix) + "%")
+        sql += " ORDER BY created_at, seq LIMIT ? OFFSET ?"
+        rows = self._conn.execute(sql, (*params, page.limit, page.offset))
+        return [_namespace(row) for row in rows]
+
+    def namespace_children(self, tenant: str, name: str) -> list[Namespace]:
+        # Explicit ``parent`` wins; otherwise the parent is the name's prefix.
+        prefix = name.rstrip("/") + "/"
+        rows = self._conn.execute(
+            f"SELECT {_NAMESPACE_COLUMNS} FROM namespaces WHERE tenant_id = ? AND ("
+            "parent = ? OR (parent IS NULL AND substr(name, 1, ?) = ? "
+            "AND length(name) > ? AND instr(substr(name, ? + 1), '/') = 0)"
+            ") ORDER BY created_at, seq",
+            (tenant, name, len(prefix), prefix, len(prefix), len(prefix)),
+        )
+        return [_namespace(row) for row in rows]
+
+    def count_namespaces(self, tenant: str) -> int:
+        row = self._conn.execute("SELECT count(*) FROM namespaces WHERE tenant_id = ?", (tenant,))
+        return int(row.fetchone()[0])
+
+    def insert_namespace(self, tenant: str, namespace: Namespace) -> None:
+        try:
+            self._conn.execute(
+                "INSERT INTO namespaces (id, tenant_id, name, parent, template, config, "
+                "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    namespace.id,
+                    tenant,
+                    namespace.name,
+                    namespace.parent,
+                    namespace.template,
+                    namespace.config.model_dump_json(),
+                    to_micros(namespace.created_at),
+                    to_micros(namespace.updated_at),
+                ),
+            )
+        except sqlite3.IntegrityError as exc:
+            raise AlreadyExists(f"namespace already exists: {namespace.name}") from exc
+
+    def update_namespace(self, tenant: str, namespace: Namespace) -> None:
+        self._conn.execute(
+            "UPDATE namespaces SET config = ?, updated_at = ? WHERE tenant_id = ? AND id = ?",
+            (
+                namespace.config.model_dump_json(),
+                to_micros(namespace.updated_at),
+                tenant,
+                namespace.id,
+            ),
+        )
+
+    def delete_namespace(self, tenant: str, namespace_id: str) -> None:
+        self._conn.execute(
+            "DELETE FROM namespaces WHERE tenant_id = ? AND id = ?", (tenant, namespace_id)
+        )
