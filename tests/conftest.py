@@ -1,0 +1,107 @@
+"""Shared fixtures: real SQLite files in tmp dirs, real uvicorn servers on 127.0.0.1."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+
+from maia import Maia, Settings
+from maia.api import create_app
+
+
+@pytest.fixture(autouse=True)
+def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No MAIA_* variable of the developer's shell leaks into a test."""
+    for name in list(os.environ):
+        if name.upper().startswith("MAIA_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("MAIA_DATA_DIR", str(tmp_path / "default-data"))
+
+
+@pytest.fixture
+def make_settings(tmp_path: Path) -> Callable[..., Settings]:
+    def make(**overrides: Any) -> Settings:
+        values: dict[str, Any] = {"data_dir": tmp_path / "data", "rate_limit_rps": 0}
+        values.update(overrides)
+        return Settings.load(**values)
+
+    return make
+
+
+@pytest.fixture
+def settings(make_settings: Callable[..., Settings]) -> Settings:
+    return make_settings()
+
+
+@pytest.fixture
+def maia(settings: Settings) -> Iterator[Maia]:
+    with Maia.open(settings=settings) as instance:
+        yield instance
+
+
+class LiveServer:
+    """A real uvicorn server on 127.0.0.1, run in a thread, on a free port."""
+
+    def __init__(self, maia: Maia) -> None:
+        self.maia = maia
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._sock.bind(("127.0.0.1", 0))
+        self.port: int = self._sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(create_app(maia), log_config=None, access_log=False, lifespan="on")
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [self._sock]}, daemon=True
+        )
+
+    def start(self) -> LiveServer:
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            if time.monotonic() > deadline or not self._thread.is_alive():
+                raise RuntimeError("test server did not start")
+            time.sleep(0.01)
+        return self
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=10)
+        self._sock.close()
+
+
+@pytest.fixture
+def serve(make_settings: Callable[..., Settings]) -> Iterator[Callable[..., LiveServer]]:
+    """Factory: ``serve(**settings)`` starts a server on a fresh store."""
+    started: list[LiveServer] = []
+
+    def start(maia: Maia | None = None, **overrides: Any) -> LiveServer:
+        instance = maia or Maia.open(settings=make_settings(**overrides))
+        server = LiveServer(instance).start()
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
+        server.maia.close()
+
+
+@pytest.fixture
+def server(serve: Callable[..., LiveServer]) -> LiveServer:
+    return serve()
+
+
+@pytest.fixture
+def client(server: LiveServer) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server.url, timeout=30) as http:
+        yield http
