@@ -155,4 +155,4 @@ def test_bad_settings_are_reported(tmp_path: Path) -> None:
         env={**os.environ, "MAIA_HTTP_PORT": "not-a-port"},
     )
     assert result.returncode == 2
-    assert "http_port" in result.stderr
+    assert "MAIA_HTTP_PORT" in result.stderr

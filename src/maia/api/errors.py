@@ -65,7 +65,11 @@ def envelope(
 
 
 def _field_path(loc: tuple[Any, ...]) -> str:
-    parts = [str(p) for p in loc if p != "body"]
+    # Only the first item names where the value came from; a body field may itself be
+    # called "query" (the search request's) and must stay in the path.
+    parts = [str(p) for p in loc]
+    if parts and parts[0] in ("body", "query", "path", "header", "cookie"):
+        parts = parts[1:]
     path = ""
     for part in parts:
         path += f"[{part}]" if part.isdigit() else (f".{part}" if path else part)
@@ -113,7 +117,16 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        if exc.status_code == 404:
+        cause = exc.__cause__
+        if isinstance(cause, MaiaError):
+            # FastAPI wraps errors raised while reading the body (e.g. the size limit
+            # tripping on a streamed body) in a generic 400: report the real error.
+            return await _maia_error(request, cause)
+        if exc.status_code == 400:
+            # A body FastAPI could not read or decode (e.g. invalid UTF-8).
+            details = f"{exc.detail}: {cause}" if cause is not None else str(exc.detail)
+            body = envelope("invalid request body", "INVALID_INPUT", details)
+        elif exc.status_code == 404:
             body = envelope("not found", "NOT_FOUND", f"no route for {request.url.path}")
         elif exc.status_code == 405:
             body = envelope(
@@ -124,6 +137,15 @@ def install_error_handlers(app: FastAPI) -> None:
         else:
             body = envelope(str(exc.detail), None)
         return json_response(body, status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(UnicodeEncodeError)
+    async def _unencodable_text(request: Request, exc: UnicodeEncodeError) -> Response:
+        # JSON may spell lone surrogates ("\ud800"); such text cannot be stored or sent
+        # as UTF-8. Only request text can hold them, and writes roll back on the error.
+        details = "text must be valid Unicode: unpaired surrogate characters are not allowed"
+        return json_response(
+            envelope("invalid request body", "INVALID_INPUT", details), status_code=400
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:

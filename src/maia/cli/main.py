@@ -46,17 +46,17 @@ def version() -> None:
 
 @app.command()
 def serve(
-    host: Annotated[str | None, typer.Option(help="Address to bind [default: 127.0.0.1]")] = None,
+    host: Annotated[str | None, typer.Option(help="Address to bind (default: 127.0.0.1)")] = None,
     port: Annotated[
-        int | None, typer.Option("--port", "-p", help="HTTP port [default: 8080]")
+        int | None, typer.Option("--port", "-p", help="HTTP port (default: 8080)")
     ] = None,
     data_dir: Annotated[
         Path | None,
-        typer.Option(help="Data directory [default: MAIA_DATA_DIR or the user data dir]"),
+        typer.Option(help="Data directory (default: MAIA_DATA_DIR or the user data dir)"),
     ] = None,
     config: Annotated[Path | None, typer.Option(help="TOML settings file")] = None,
     insecure: Annotated[
-        bool, typer.Option(help="Allow a non-loopback address without an API key")
+        bool, typer.Option("--insecure", help="Allow a non-loopback address without an API key")
     ] = False,
 ) -> None:
     """Run the REST server on the embedded store."""

@@ -11,6 +11,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 MAX_NAMESPACE_LENGTH = 255
 MAX_TAG_LENGTH = 128
 MAX_TAGS = 64
+# Larger offsets cannot be bound in SQL (64-bit); no page that far can hold anything.
+MAX_OFFSET = 2**53 - 1
 
 # Go's zero time: the contract sends it where a timestamp is required but unset.
 ZERO_TIME = datetime(1, 1, 1, tzinfo=UTC)
@@ -24,7 +26,10 @@ def as_utc(value: datetime) -> datetime:
     """Naive datetimes are taken as UTC; aware ones are converted to UTC."""
     if value.tzinfo is None:
         return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError as exc:  # e.g. 0001-01-01T00:00:00+05:00
+        raise ValueError("is out of range once converted to UTC") from exc
 
 
 def _has_control_chars(value: str) -> bool:
@@ -102,4 +107,4 @@ class Page(BaseModel):
     def clamp(cls, limit: int | None, offset: int | None, *, default: int = 100) -> Page:
         """The contract's rule: ``<= 0`` or missing means the default, ``> 1000`` means 1000."""
         effective = default if limit is None or limit <= 0 else min(limit, 1000)
-        return cls(limit=effective, offset=max(offset or 0, 0))
+        return cls(limit=effective, offset=min(max(offset or 0, 0), MAX_OFFSET))

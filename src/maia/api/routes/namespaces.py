@@ -57,9 +57,9 @@ def namespace_memories(maia: MaiaDep, ns: str, page: PageDep) -> Response:
     response_model=ListResponse[Namespace],
     summary="Direct child namespaces",
 )
-def namespace_children(maia: MaiaDep, ns: str) -> Response:
-    children = maia.namespace_children(path_name(ns))
-    return json_response(ListResponse.page(children, offset=0, limit=len(children)))
+def namespace_children(maia: MaiaDep, ns: str, page: PageDep) -> Response:
+    children = maia.namespace_children(path_name(ns))[page.offset : page.offset + page.limit]
+    return json_response(ListResponse.page(children, offset=page.offset, limit=page.limit))
 
 
 @router.get(
