@@ -30,7 +30,12 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> No
 @pytest.fixture
 def make_settings(tmp_path: Path) -> Callable[..., Settings]:
     def make(**overrides: Any) -> Settings:
-        values: dict[str, Any] = {"data_dir": tmp_path / "data", "rate_limit_rps": 0}
+        # The hashing embedder keeps most tests fast; retrieval tests ask for "local".
+        values: dict[str, Any] = {
+            "data_dir": tmp_path / "data",
+            "rate_limit_rps": 0,
+            "embedding_provider": "hashing",
+        }
         values.update(overrides)
         return Settings.load(**values)
 

@@ -69,7 +69,7 @@ def test_errors_name_the_setting(monkeypatch: pytest.MonkeyPatch, tmp_path: Path
     with pytest.raises(InvalidInput, match="no_such_setting"):
         Settings.load(bad)
     monkeypatch.setenv("MAIA_TOKEN_BUDGET", "10")
-    with pytest.raises(InvalidInput, match="token_budget"):
+    with pytest.raises(InvalidInput, match="MAIA_TOKEN_BUDGET"):
         Settings.load()
 
 
@@ -77,3 +77,10 @@ def test_default_data_dir(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("MAIA_DATA_DIR")
     assert Settings.load().data_dir == default_data_dir()
     assert default_data_dir().name == "maia"
+
+
+def test_unprefixed_variables_are_ignored(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in (("HOST", "10.0.0.1"), ("API_KEY", "leak"), ("HTTP_PORT", "1")):
+        monkeypatch.setenv(name, value)
+    settings = Settings.load()
+    assert (settings.host, settings.api_key, settings.http_port) == ("127.0.0.1", None, 8080)

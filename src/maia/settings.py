@@ -32,9 +32,11 @@ def default_data_dir() -> Path:
     return platformdirs.user_data_path("maia", appauthor=False)
 
 
-def _env(name: str, *env_names: str) -> AliasChoices:
-    """Accept the field name (TOML, arguments) and each listed environment name."""
-    return AliasChoices(name, *env_names)
+def _env(*env_names: str) -> AliasChoices:
+    """Accept each listed environment name. The field name itself (TOML keys, arguments)
+    works through ``validate_by_name``; it is not listed, or a bare ``HOST`` variable in
+    the environment would count."""
+    return AliasChoices(*env_names)
 
 
 class Settings(BaseSettings):
@@ -47,56 +49,68 @@ class Settings(BaseSettings):
         case_sensitive=False,
     )
 
-    host: str = Field("127.0.0.1", validation_alias=_env("host", "MAIA_HOST", "MAIA_SERVER_HOST"))
+    host: str = Field("127.0.0.1", validation_alias=_env("MAIA_HOST", "MAIA_SERVER_HOST"))
     http_port: int = Field(
         8080,
         ge=0,
         le=65535,
-        validation_alias=_env("http_port", "MAIA_HTTP_PORT", "MAIA_SERVER_HTTP_PORT"),
+        validation_alias=_env("MAIA_HTTP_PORT", "MAIA_SERVER_HTTP_PORT"),
     )
     data_dir: Path = Field(
         default_factory=default_data_dir,
-        validation_alias=_env("data_dir", "MAIA_DATA_DIR", "MAIA_STORAGE_DATA_DIR"),
+        validation_alias=_env("MAIA_DATA_DIR", "MAIA_STORAGE_DATA_DIR"),
     )
     default_namespace: str = Field(
         "default",
         min_length=1,
-        validation_alias=_env(
-            "default_namespace", "MAIA_DEFAULT_NAMESPACE", "MAIA_MEMORY_DEFAULT_NAMESPACE"
-        ),
+        validation_alias=_env("MAIA_DEFAULT_NAMESPACE", "MAIA_MEMORY_DEFAULT_NAMESPACE"),
     )
     token_budget: int = Field(
         4000,
         ge=100,
-        validation_alias=_env(
-            "token_budget", "MAIA_TOKEN_BUDGET", "MAIA_MEMORY_DEFAULT_TOKEN_BUDGET"
-        ),
+        validation_alias=_env("MAIA_TOKEN_BUDGET", "MAIA_MEMORY_DEFAULT_TOKEN_BUDGET"),
     )
     api_key: SecretStr | None = Field(
-        None, validation_alias=_env("api_key", "MAIA_API_KEY", "MAIA_SECURITY_API_KEY")
+        None, validation_alias=_env("MAIA_API_KEY", "MAIA_SECURITY_API_KEY")
     )
     api_key_query_param: bool = Field(
         False,
-        validation_alias=_env(
-            "api_key_query_param", "MAIA_API_KEY_QUERY_PARAM", "MAIA_SECURITY_API_KEY_QUERY_PARAM"
-        ),
+        validation_alias=_env("MAIA_API_KEY_QUERY_PARAM", "MAIA_SECURITY_API_KEY_QUERY_PARAM"),
     )
     rate_limit_rps: float = Field(
         100.0,
         ge=0,
-        validation_alias=_env(
-            "rate_limit_rps", "MAIA_RATE_LIMIT_RPS", "MAIA_SECURITY_RATE_LIMIT_RPS"
-        ),
+        validation_alias=_env("MAIA_RATE_LIMIT_RPS", "MAIA_SECURITY_RATE_LIMIT_RPS"),
     )
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["*"],
-        validation_alias=_env("cors_origins", "MAIA_CORS_ORIGINS", "MAIA_SERVER_CORS_ORIGINS"),
+        validation_alias=_env("MAIA_CORS_ORIGINS", "MAIA_SERVER_CORS_ORIGINS"),
     )
     insecure: bool = False
     max_content_chars: int = Field(65536, ge=1)
     max_request_bytes: int = Field(10 * 1024 * 1024, ge=1024)
     sqlite_synchronous: Literal["full", "normal"] = "full"
     retention_sweep_seconds: float = Field(3600.0, gt=0)
+    embedding_provider: Literal["local", "openai", "hashing"] = Field(
+        "local",
+        validation_alias=_env("MAIA_EMBEDDING_PROVIDER", "MAIA_EMBEDDING_MODEL"),
+    )
+    embedding_threads: int = Field(1, ge=1, le=64)
+    embedding_base_url: str = "https://api.openai.com/v1"
+    embedding_model_name: str = "text-embedding-3-small"
+    embedding_dim: int = Field(1536, ge=1, le=16384)
+    embedding_api_key: SecretStr | None = Field(
+        None,
+        validation_alias=_env("MAIA_EMBEDDING_API_KEY", "MAIA_OPENAI_API_KEY"),
+    )
+    fusion_mode: Literal["weighted", "rrf"] = "weighted"
+    search_candidates: int = Field(100, ge=10, le=5000)
+    min_similarity: float = Field(0.2, ge=-1.0, le=1.0)
+    vector_exact_limit: int = Field(20_000, ge=0)
+    hnsw_connectivity: int = Field(16, ge=4, le=128)
+    hnsw_expansion_add: int = Field(128, ge=8, le=4096)
+    hnsw_expansion_search: int = Field(128, ge=8, le=4096)
+    recency_half_life_days: float = Field(30.0, gt=0)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["console", "json"] = "console"
 
@@ -107,7 +121,14 @@ class Settings(BaseSettings):
             return [item.strip() for item in value.split(",") if item.strip()]
         return value
 
-    @field_validator("log_level", "log_format", "sqlite_synchronous", mode="before")
+    @field_validator(
+        "log_level",
+        "log_format",
+        "sqlite_synchronous",
+        "embedding_provider",
+        "fusion_mode",
+        mode="before",
+    )
     @classmethod
     def _lower(cls, value: Any) -> Any:
         return value.lower() if isinstance(value, str) else value

@@ -96,7 +96,7 @@ def test_full_text_follows_insert_update_delete(store: SQLiteStore) -> None:
         assert tx.search_text("t", "birds", MemoryFilter(tags=("birds",)), 10) == []
         assert len(tx.search_text("t", "owls hunting", MemoryFilter(tags=("night",)), 10)) == 1
     with store.write() as tx:
-        assert tx.delete_memories("t", [item.id]) == 1
+        assert len(tx.delete_memories("t", [item.id])) == 1
     with store.read() as tx:
         assert tx.search_text("t", "owl", MemoryFilter(), 10) == []
 
@@ -131,7 +131,7 @@ def test_tenants_never_see_each_other(store: SQLiteStore) -> None:
         assert tx.count_memories("a") == 1
         assert tx.count_namespaces("a") == 1
     with store.write() as tx:
-        assert tx.delete_memories("a", [theirs.id]) == 0
+        assert tx.delete_memories("a", [theirs.id]) == []
         assert tx.touch_memories("a", [theirs.id], T0) == 0
 
 
@@ -207,7 +207,7 @@ def test_retention_deletes_only_older_memories_of_the_namespace(store: SQLiteSto
     )
     with store.write() as tx:
         tx.insert_memories("t", [old, new, other])
-        assert tx.delete_memories_before("t", "ns", T0 + timedelta(5)) == 1
+        assert len(tx.delete_memories_before("t", "ns", T0 + timedelta(5))) == 1
     with store.read() as tx:
         assert [m.id for m in tx.get_memories("t", [old.id, new.id, other.id])] == [
             new.id,

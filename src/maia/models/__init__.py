@@ -2,13 +2,16 @@
 
 from maia.models.common import ZERO_TIME, ListResponse, Page, Stats, as_utc, utcnow
 from maia.models.memory import (
+    Edge,
     Memory,
     MemoryCreate,
     MemoryFilter,
     MemorySource,
     MemoryType,
     MemoryUpdate,
+    RelatedMemory,
     Relation,
+    RelationCreate,
     RelationType,
     SearchResult,
 )
@@ -23,6 +26,7 @@ from maia.models.search import SearchRequest
 
 __all__ = [
     "ZERO_TIME",
+    "Edge",
     "ListResponse",
     "Memory",
     "MemoryCreate",
@@ -35,7 +39,9 @@ __all__ = [
     "NamespaceCreate",
     "NamespaceUpdate",
     "Page",
+    "RelatedMemory",
     "Relation",
+    "RelationCreate",
     "RelationType",
     "SearchRequest",
     "SearchResult",

@@ -46,10 +46,48 @@ class RelationType(StrEnum):
 
 
 class Relation(BaseModel):
+    """An outgoing typed edge, as embedded in a Memory."""
+
     target_id: str
     type: RelationType
     weight: float = 1.0
     metadata: dict[str, Any] | None = None
+
+    @model_serializer(mode="wrap")
+    def _omit_empty(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        if not data.get("metadata"):
+            data.pop("metadata", None)
+        return data
+
+
+class RelationCreate(BaseModel):
+    """Input of ``POST /v1/memories/{id}/relations`` and ``Maia.relate``."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    target_id: str = Field(min_length=1)
+    type: RelationType = RelationType.RELATED_TO
+    weight: float = Field(1.0, gt=0.0, le=1.0)
+    metadata: dict[str, Any] | None = None
+
+
+class Edge(BaseModel):
+    """A stored relation between two memories."""
+
+    source_id: str
+    target_id: str
+    type: RelationType
+    weight: float
+    metadata: dict[str, Any] | None = None
+    created_at: UtcDatetime
+
+    @model_serializer(mode="wrap")
+    def _omit_empty(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        if not data.get("metadata"):
+            data.pop("metadata", None)
+        return data
 
 
 def _check_confidence(value: float) -> float:
@@ -170,6 +208,7 @@ class MemoryFilter(BaseModel):
     min_confidence: float | None = None
     created_after: datetime | None = None
     created_before: datetime | None = None
+    exclude_superseded: bool = False
 
 
 class SearchResult(BaseModel):
@@ -185,3 +224,11 @@ class SearchResult(BaseModel):
         if data.get("signals") is None:
             data.pop("signals", None)
         return data
+
+
+class RelatedMemory(BaseModel):
+    """A memory reached from another through relations."""
+
+    memory: Memory
+    depth: int
+    relation: Edge

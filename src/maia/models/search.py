@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -28,6 +28,15 @@ class SearchRequest(BaseModel):
     created_before: OptionalUtcDatetime = None
     limit: int | None = None
     offset: int | None = None
+    include_superseded: bool = False
+    explain: bool = False
+    now: OptionalUtcDatetime = Field(
+        None, description="Reference time for relative dates in the query (default: now)"
+    )
+    time_filter: bool = Field(
+        False, description="Keep only memories inside the query's time range (else: boost)"
+    )
+    fusion: Literal["weighted", "rrf"] | None = None
 
     @field_validator("namespace", "query", mode="before")
     @classmethod
@@ -44,4 +53,5 @@ class SearchRequest(BaseModel):
             min_confidence=self.min_confidence,
             created_after=self.created_after,
             created_before=self.created_before,
+            exclude_superseded=not self.include_superseded,
         )

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from maia.models import Page, Stats
-from maia.service.search import SearchOps
+from maia.service.relations import RelationOps
 
 log = logging.getLogger(__name__)
 
 
-class AdminOps(SearchOps):
+class AdminOps(RelationOps):
     def stats(self) -> Stats:
         with self._store.read() as tx:
             memories = tx.count_memories(self._tenant)
@@ -37,12 +38,39 @@ class AdminOps(SearchOps):
                 days = self.effective_config(namespace.name).retention_days
                 if days:
                     with self._store.write() as tx:
-                        purged += tx.delete_memories_before(
+                        seqs = tx.delete_memories_before(
                             self._tenant, namespace.name, now - timedelta(days=days)
                         )
+                    self._engine.forget(seqs)
+                    purged += len(seqs)
             if len(namespaces) < 1000:
                 break
             offset += 1000
         if purged:
             log.info("retention purged %d memories (tenant %s)", purged, self._tenant)
         return purged
+
+    def reindex(self, progress: Callable[[int, int], None] | None = None, batch: int = 256) -> int:
+        """Embeds every memory (all tenants) lacking an embedding of the current model and
+        drops embeddings of other models. ``progress(done, total)`` is called per batch."""
+        model = self._engine.embedder.model_id
+        with self._store.write() as tx:
+            tx.delete_vectors_except(model)
+        with self._store.read() as tx:
+            total = tx.total_memories() - tx.vector_counts().get(model, 0)
+        done, after = 0, 0
+        while True:
+            with self._store.read() as tx:
+                rows = tx.memories_without_vector(model, after, batch)
+            if not rows:
+                break
+            vectors = self._engine.embed_contents([content for *_, content in rows])
+            seqs = [seq for seq, *_ in rows]
+            with self._store.write() as tx:
+                tx.put_vectors(self._engine.vector_rows(seqs, vectors))
+            self._engine.indexed([(seq, tenant, ns) for seq, tenant, ns, _ in rows], vectors)
+            done += len(rows)
+            after = seqs[-1]
+            if progress is not None:
+                progress(done, max(total, done))
+        return done

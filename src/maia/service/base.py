@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from maia.models import utcnow
+from maia.retrieval.engine import RetrievalEngine
 from maia.settings import Settings
 from maia.store.base import Store
 
@@ -26,12 +27,14 @@ class ServiceBase:
         self,
         store: Store,
         settings: Settings,
+        engine: RetrievalEngine,
         *,
         tenant: str = DEFAULT_TENANT,
         clock: Clock = utcnow,
     ) -> None:
         self._store = store
         self._settings = settings
+        self._engine = engine
         self._tenant = tenant
         self._clock = clock
 
@@ -42,6 +45,10 @@ class ServiceBase:
     @property
     def store(self) -> Store:
         return self._store
+
+    @property
+    def engine(self) -> RetrievalEngine:
+        return self._engine
 
     @property
     def tenant(self) -> str:

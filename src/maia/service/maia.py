@@ -10,6 +10,9 @@ from typing import Any
 
 from maia.errors import AlreadyExists, InvalidInput
 from maia.models import NamespaceConfig, NamespaceCreate, utcnow
+from maia.retrieval.embed.factory import embedder_from
+from maia.retrieval.engine import INDEX_FILE, RetrievalEngine
+from maia.retrieval.index.vectors import HnswParams, VectorIndex
 from maia.service.admin import AdminOps
 from maia.service.base import DEFAULT_TENANT, Clock
 from maia.settings import Settings
@@ -17,6 +20,20 @@ from maia.store.base import Store
 from maia.store.sqlite import SQLiteStore
 
 log = logging.getLogger(__name__)
+
+
+def build_engine(settings: Settings, index_path: Path | None) -> RetrievalEngine:
+    embedder = embedder_from(settings)
+    index = VectorIndex(
+        embedder.dim,
+        exact_limit=settings.vector_exact_limit,
+        hnsw=HnswParams(
+            connectivity=settings.hnsw_connectivity,
+            expansion_add=settings.hnsw_expansion_add,
+            expansion_search=settings.hnsw_expansion_search,
+        ),
+    )
+    return RetrievalEngine(embedder, index, index_path)
 
 
 class Maia(AdminOps):
@@ -31,12 +48,13 @@ class Maia(AdminOps):
         self,
         store: Store,
         settings: Settings,
+        engine: RetrievalEngine,
         *,
         tenant: str = DEFAULT_TENANT,
         clock: Clock = utcnow,
         owns_store: bool = True,
     ) -> None:
-        super().__init__(store, settings, tenant=tenant, clock=clock)
+        super().__init__(store, settings, engine, tenant=tenant, clock=clock)
         self._owns_store = owns_store
 
     @classmethod
@@ -63,8 +81,11 @@ class Maia(AdminOps):
                 )
             settings = settings.model_copy(update={"data_dir": Path(text).expanduser()})
         store = SQLiteStore.in_dir(settings.data_dir, synchronous=settings.sqlite_synchronous)
-        maia = cls(store, settings, clock=clock)
         try:
+            engine = build_engine(settings, settings.data_dir / INDEX_FILE)
+            with store.read() as tx:
+                engine.load(tx)
+            maia = cls(store, settings, engine, clock=clock)
             maia.ensure_default_namespace()
         except BaseException:
             store.close()
@@ -85,11 +106,24 @@ class Maia(AdminOps):
 
     def for_tenant(self, tenant: str) -> Maia:
         """A view of ``tenant``'s data sharing this instance's store."""
-        return Maia(self._store, self._settings, tenant=tenant, clock=self._clock, owns_store=False)
+        return Maia(
+            self._store,
+            self._settings,
+            self._engine,
+            tenant=tenant,
+            clock=self._clock,
+            owns_store=False,
+        )
 
     def close(self) -> None:
-        if self._owns_store:
-            self._store.close()
+        if not self._owns_store:
+            return
+        try:
+            with self._store.read() as tx:
+                self._engine.save(tx)
+        except Exception:  # the index is derived data: a failed save means a rebuild
+            log.exception("could not save the vector index")
+        self._store.close()
 
     def __enter__(self) -> Maia:
         return self

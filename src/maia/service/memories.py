@@ -16,6 +16,7 @@ from maia.models import (
     MemoryType,
     MemoryUpdate,
     Page,
+    Relation,
 )
 from maia.service.base import new_id
 from maia.service.namespaces import NamespaceOps
@@ -66,9 +67,16 @@ class MemoryOps(NamespaceOps):
             )
         now = self._clock()
         memories = [self._new_memory(i, data, now) for i, data in enumerate(items)]
+        # Embedding is the slow part: done before taking the write lock.
+        vectors = self._engine.embed_contents([m.content for m in memories])
         with self._store.write() as tx:
             self._enforce_namespace_rules(tx, memories)
-            tx.insert_memories(self._tenant, memories)
+            seqs = tx.insert_memories(self._tenant, memories)
+            tx.put_vectors(self._engine.vector_rows(seqs, vectors))
+        self._engine.indexed(
+            [(seq, self._tenant, m.namespace) for seq, m in zip(seqs, memories, strict=True)],
+            vectors,
+        )
         return memories
 
     def _new_memory(self, index: int, data: MemoryCreate, now: datetime) -> Memory:
@@ -122,8 +130,20 @@ class MemoryOps(NamespaceOps):
         (the returned object shows the state before this access, as the contract says)."""
         with self._store.read() as tx:
             memory = tx.get_memory(self._tenant, memory_id)
+            edges = [] if memory is None else tx.edges(self._tenant, [memory_id])
         if memory is None:
             raise NotFound(f"memory not found: {memory_id}")
+        if edges:
+            memory = memory.model_copy(
+                update={
+                    "relations": [
+                        Relation(
+                            target_id=e.target_id, type=e.type, weight=e.weight, metadata=e.metadata
+                        )
+                        for e in edges
+                    ]
+                }
+            )
         if count_access:
             self.touch([memory_id])
         return memory
@@ -140,6 +160,7 @@ class MemoryOps(NamespaceOps):
                 f"characters, got {len(data.content)}",
                 field="content",
             )
+        vectors = None if data.content is None else self._engine.embed_contents([data.content])
         with self._store.write() as tx:
             current = tx.get_memory(self._tenant, memory_id)
             if current is None:
@@ -154,7 +175,11 @@ class MemoryOps(NamespaceOps):
             if data.confidence is not None:
                 changes["confidence"] = data.confidence
             updated = current.model_copy(update=changes)
-            tx.update_memory(self._tenant, updated)
+            seq = tx.update_memory(self._tenant, updated)
+            if vectors is not None and seq is not None:
+                tx.put_vectors(self._engine.vector_rows([seq], vectors))
+        if vectors is not None and seq is not None:
+            self._engine.indexed([(seq, self._tenant, updated.namespace)], vectors)
         return updated
 
     def forget(self, memory_id: str) -> None:
@@ -177,7 +202,9 @@ class MemoryOps(NamespaceOps):
             missing = [i for i in ids if i not in found]
             if missing:
                 raise NotFound(f"memory not found: {', '.join(missing)}")
-            return tx.delete_memories(self._tenant, ids)
+            seqs = tx.delete_memories(self._tenant, ids)
+        self._engine.forget(seqs)
+        return len(seqs)
 
     def touch(self, memory_ids: Sequence[str]) -> int:
         """Counts one access of each memory; returns how many exist."""

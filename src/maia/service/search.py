@@ -1,19 +1,17 @@
-"""Search: ranked by relevance to the query; filter-only listing without one."""
+"""Search: fused ranking by relevance to the query; filter-only listing without one."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from maia.models import MemoryType, Page, SearchRequest, SearchResult
+from maia.retrieval.analyzer import analyze
+from maia.retrieval.engine import SearchPlan
+from maia.retrieval.fusion import FusionMode, weights_for
 from maia.service.memories import MemoryOps
 
-
-def relative_scores(raw: Sequence[float]) -> list[float]:
-    """Scales relevances so the best is 1.0 (BM25 has no absolute scale)."""
-    top = max(raw, default=0.0)
-    if top <= 0.0:
-        return [1.0 for _ in raw]
-    return [round(value / top, 6) for value in raw]
+MAX_POOL = 2000
 
 
 class SearchOps(MemoryOps):
@@ -21,17 +19,37 @@ class SearchOps(MemoryOps):
         """Results for one page and the page actually used (clamped limit/offset)."""
         page = Page.clamp(request.limit, request.offset)
         flt = request.filter()
-        with self._store.read() as tx:
-            if request.query is None or not request.query.strip():
+        if request.query is None or not request.query.strip():
+            with self._store.read() as tx:
                 memories = tx.list_memories(self._tenant, flt, page)
-                return [SearchResult(memory=m, score=1.0) for m in memories], page
-            hits = tx.search_text(self._tenant, request.query, flt, page.offset + page.limit)
-        scores = relative_scores([hit.bm25 for hit in hits])
+            return [SearchResult(memory=m, score=1.0) for m in memories], page
+        wanted = page.offset + page.limit
+        now = request.now or self._clock()
+        custom = None
+        if request.namespace is not None:
+            custom = self.effective_config(request.namespace).custom_scoring
+        plan = SearchPlan(
+            tenant=self._tenant,
+            query=request.query,
+            analysis=analyze(request.query, now),
+            filter=flt,
+            limit=wanted,
+            weights=weights_for(custom),
+            mode=FusionMode(request.fusion or self._settings.fusion_mode),
+            now=now,
+            time_filter=request.time_filter,
+            pool=min(max(self._settings.search_candidates, 2 * wanted), MAX_POOL),
+            min_similarity=self._settings.min_similarity,
+        )
+        with self._store.read() as tx:
+            ranked = self._engine.search(tx, plan)
         results = [
-            SearchResult(memory=hit.memory, score=score)
-            for hit, score in zip(hits, scores, strict=True)
+            SearchResult(
+                memory=r.memory, score=r.score, signals=r.signals if request.explain else None
+            )
+            for r in ranked[page.offset :]
         ]
-        return results[page.offset :], page
+        return results, page
 
     def recall(
         self,
@@ -41,15 +59,21 @@ class SearchOps(MemoryOps):
         limit: int = 10,
         types: Sequence[MemoryType | str] | None = None,
         tags: Sequence[str] | None = None,
+        include_descendants: bool = False,
+        explain: bool = False,
+        now: datetime | None = None,
     ) -> list[SearchResult]:
         """The memories most relevant to ``query`` in ``namespace``, best first."""
         request = SearchRequest.model_validate(
             {
                 "query": query,
                 "namespace": namespace or self._settings.default_namespace,
+                "include_descendants": include_descendants,
                 "types": list(types) if types else None,
                 "tags": list(tags) if tags else None,
                 "limit": limit,
+                "explain": explain,
+                "now": now,
             }
         )
         return self.search(request)[0]

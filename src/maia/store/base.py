@@ -11,17 +11,39 @@ from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, TypeVar
 
-from maia.models import Memory, MemoryFilter, Namespace, Page
+from maia.models import Edge, Memory, MemoryFilter, Namespace, Page, RelationType
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
 class TextHit:
-    """A full-text match: the memory and its BM25 relevance (higher is better, >= 0)."""
+    """A full-text match: the memory, its key and its BM25 relevance (higher is better)."""
 
+    seq: int
     memory: Memory
     bm25: float
+
+
+@dataclass(frozen=True, slots=True)
+class StoredVector:
+    """An embedding as stored: the memory's key, where it lives, and the raw float32 bytes."""
+
+    seq: int
+    tenant: str
+    namespace: str
+    vector: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class VectorRow:
+    """An embedding to write for the memory with key ``seq``."""
+
+    seq: int
+    model_id: str
+    vector: bytes
 
 
 class StoreReader(Protocol):
@@ -34,6 +56,16 @@ class StoreReader(Protocol):
         ...
 
     def count_memories(self, tenant: str, namespace: str | None = None) -> int: ...
+
+    def memories_by_seq(
+        self, tenant: str, seqs: Sequence[int], flt: MemoryFilter | None = None
+    ) -> dict[int, Memory]:
+        """The memories with these keys that also match ``flt``."""
+        ...
+
+    def seqs_matching(self, tenant: str, flt: MemoryFilter) -> set[int]:
+        """Keys of every memory matching ``flt`` (for filtered vector search)."""
+        ...
 
     def search_text(self, tenant: str, query: str, flt: MemoryFilter, limit: int) -> list[TextHit]:
         """BM25 matches of any query word, best first. Never fails on query syntax."""
@@ -55,21 +87,76 @@ class StoreReader(Protocol):
 
     def count_namespaces(self, tenant: str) -> int: ...
 
-
-class StoreWriter(StoreReader, Protocol):
-    def insert_memories(self, tenant: str, memories: Sequence[Memory]) -> None: ...
-
-    def update_memory(self, tenant: str, memory: Memory) -> None:
-        """Replaces content, metadata, tags, confidence and timestamps of ``memory.id``."""
+    def iter_vectors(self, model_id: str) -> Iterator[StoredVector]:
+        """Every stored embedding of ``model_id``, all tenants (to build the index)."""
         ...
 
-    def delete_memories(self, tenant: str, memory_ids: Sequence[str]) -> int: ...
+    def vector_counts(self) -> dict[str, int]:
+        """How many embeddings each model id has."""
+        ...
+
+    def vector_generation(self) -> int:
+        """A counter bumped by every embedding change."""
+        ...
+
+    def memories_without_vector(
+        self, model_id: str, after_seq: int, limit: int
+    ) -> list[tuple[int, str, str, str]]:
+        """(key, tenant, namespace, content) of memories lacking a ``model_id``
+        embedding, all tenants, by key after ``after_seq``."""
+        ...
+
+    def total_memories(self) -> int:
+        """Memories of all tenants."""
+        ...
+
+    def edges(
+        self,
+        tenant: str,
+        memory_ids: Sequence[str],
+        *,
+        types: Sequence[RelationType] = (),
+        direction: str = "out",
+    ) -> list[Edge]:
+        """Relations leaving (``out``), entering (``in``) or touching (``both``) memories."""
+        ...
+
+
+class StoreWriter(StoreReader, Protocol):
+    def insert_memories(self, tenant: str, memories: Sequence[Memory]) -> list[int]:
+        """Inserts and returns the new memories' keys, in order."""
+        ...
+
+    def update_memory(self, tenant: str, memory: Memory) -> int | None:
+        """Replaces content, metadata, tags, confidence and timestamps of ``memory.id``;
+        returns its key, or None if it does not exist."""
+        ...
+
+    def delete_memories(self, tenant: str, memory_ids: Sequence[str]) -> list[int]:
+        """Deletes and returns the keys of the memories that existed."""
+        ...
+
+    def put_vectors(self, rows: Sequence[VectorRow]) -> None:
+        """Sets (replaces) the embedding of each memory key."""
+        ...
+
+    def delete_vectors_except(self, model_id: str) -> int:
+        """Drops embeddings of every other model (after a model change)."""
+        ...
+
+    def put_edge(self, tenant: str, edge: Edge) -> None:
+        """Creates or replaces the relation (source, target, type)."""
+        ...
+
+    def delete_edges(
+        self, tenant: str, source_id: str, target_id: str, types: Sequence[RelationType] = ()
+    ) -> int: ...
 
     def touch_memories(self, tenant: str, memory_ids: Sequence[str], at: datetime) -> int:
         """Adds one to access_count and sets accessed_at; returns how many were found."""
         ...
 
-    def delete_memories_before(self, tenant: str, namespace: str, before: datetime) -> int:
+    def delete_memories_before(self, tenant: str, namespace: str, before: datetime) -> list[int]:
         """Retention: deletes the namespace's memories last updated before ``before``."""
         ...
 
@@ -101,7 +188,7 @@ class Store(Protocol):
     def close(self) -> None: ...
 
 
-def chunked(items: Sequence[str], size: int = 500) -> Iterator[Sequence[str]]:
+def chunked(items: Sequence[T], size: int = 500) -> Iterator[Sequence[T]]:
     """Splits long id lists so a query stays under the database's parameter limit."""
     for start in range(0, len(items), size):
         yield items[start : start + size]

@@ -69,6 +69,45 @@ MIGRATIONS: tuple[str, ...] = (
         UNIQUE (tenant_id, name)
     );
     """,
+    # 2: embeddings next to their memory, typed relations, and a small key/value table.
+    """
+    CREATE TABLE memory_vectors (
+        memory_seq INTEGER PRIMARY KEY REFERENCES memories (seq) ON DELETE CASCADE,
+        model_id   TEXT    NOT NULL,
+        dim        INTEGER NOT NULL,
+        vector     BLOB    NOT NULL
+    );
+    CREATE INDEX memory_vectors_by_model ON memory_vectors (model_id);
+
+    CREATE TABLE relations (
+        tenant_id  TEXT    NOT NULL,
+        source_id  TEXT    NOT NULL REFERENCES memories (id) ON DELETE CASCADE,
+        target_id  TEXT    NOT NULL REFERENCES memories (id) ON DELETE CASCADE,
+        type       TEXT    NOT NULL,
+        weight     REAL    NOT NULL,
+        metadata   TEXT,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (source_id, target_id, type)
+    );
+    CREATE INDEX relations_by_target ON relations (target_id, type);
+    CREATE INDEX relations_by_type ON relations (tenant_id, type);
+
+    CREATE TABLE meta (
+        key   TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    -- Bumped with every vector change, so a saved ANN index knows when it is stale.
+    INSERT INTO meta (key, value) VALUES ('vector_generation', '0');
+    CREATE TRIGGER memory_vectors_generation_insert AFTER INSERT ON memory_vectors BEGIN
+        UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'vector_generation';
+    END;
+    CREATE TRIGGER memory_vectors_generation_update AFTER UPDATE ON memory_vectors BEGIN
+        UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'vector_generation';
+    END;
+    CREATE TRIGGER memory_vectors_generation_delete AFTER DELETE ON memory_vectors BEGIN
+        UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'vector_generation';
+    END;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from maia.errors import AlreadyExists
 from maia.models import (
+    Edge,
     Memory,
     MemoryFilter,
     MemorySource,
@@ -18,8 +19,9 @@ from maia.models import (
     Namespace,
     NamespaceConfig,
     Page,
+    RelationType,
 )
-from maia.store.base import TextHit, chunked
+from maia.store.base import StoredVector, TextHit, VectorRow, chunked
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
@@ -143,6 +145,11 @@ class SQLiteSession:
         if flt.created_before is not None:
             clauses.append("m.created_at < ?")
             params.append(to_micros(flt.created_before))
+        if flt.exclude_superseded:
+            clauses.append(
+                "NOT EXISTS (SELECT 1 FROM relations r WHERE r.target_id = m.id "
+                "AND r.type = 'supersedes')"
+            )
         return " AND ".join(clauses), params
 
     def list_memories(self, tenant: str, flt: MemoryFilter, page: Page) -> list[Memory]:
@@ -162,6 +169,25 @@ class SQLiteSession:
             params = (tenant, namespace)
         return int(self._conn.execute(sql, params).fetchone()[0])
 
+    def memories_by_seq(
+        self, tenant: str, seqs: Sequence[int], flt: MemoryFilter | None = None
+    ) -> dict[int, Memory]:
+        where, params = self._where(tenant, flt or MemoryFilter())
+        found: dict[int, Memory] = {}
+        for chunk in chunked(seqs):
+            rows = self._conn.execute(
+                f"SELECT {_MEMORY_COLUMNS} FROM memories m "
+                f"WHERE m.seq IN ({','.join('?' * len(chunk))}) AND {where}",
+                (*chunk, *params),
+            )
+            found.update((row[0], _memory(row)) for row in rows)
+        return found
+
+    def seqs_matching(self, tenant: str, flt: MemoryFilter) -> set[int]:
+        where, params = self._where(tenant, flt)
+        rows = self._conn.execute(f"SELECT m.seq FROM memories m WHERE {where}", params)
+        return {row[0] for row in rows}
+
     def search_text(self, tenant: str, query: str, flt: MemoryFilter, limit: int) -> list[TextHit]:
         match = fts_query(query)
         if match is None or limit <= 0:
@@ -175,11 +201,12 @@ class SQLiteSession:
             "ORDER BY relevance DESC, m.created_at, m.seq LIMIT ?",
             (match, *params, limit),
         )
-        return [TextHit(_memory(row), max(float(row[13]), 0.0)) for row in rows]
+        return [TextHit(row[0], _memory(row), max(float(row[13]), 0.0)) for row in rows]
 
     # -- memories: writes --------------------------------------------------------------
 
-    def insert_memories(self, tenant: str, memories: Sequence[Memory]) -> None:
+    def insert_memories(self, tenant: str, memories: Sequence[Memory]) -> list[int]:
+        seqs: list[int] = []
         for memory in memories:
             cursor = self._conn.execute(
                 "INSERT INTO memories (id, tenant_id, namespace, content, type, metadata, tags, "
@@ -201,16 +228,19 @@ class SQLiteSession:
                     memory.source.value,
                 ),
             )
-            self._write_tags(cursor.lastrowid, memory.tags)
+            seq = int(cursor.lastrowid or 0)
+            self._write_tags(seq, memory.tags)
+            seqs.append(seq)
+        return seqs
 
-    def _write_tags(self, seq: int | None, tags: Sequence[str]) -> None:
+    def _write_tags(self, seq: int, tags: Sequence[str]) -> None:
         if tags:
             self._conn.executemany(
                 "INSERT OR IGNORE INTO memory_tags (memory_seq, tag) VALUES (?, ?)",
                 [(seq, tag) for tag in tags],
             )
 
-    def update_memory(self, tenant: str, memory: Memory) -> None:
+    def update_memory(self, tenant: str, memory: Memory) -> int | None:
         row = self._conn.execute(
             "UPDATE memories SET content = ?, metadata = ?, tags = ?, confidence = ?, "
             "updated_at = ?, accessed_at = ?, access_count = ? "
@@ -227,18 +257,21 @@ class SQLiteSession:
                 tenant,
             ),
         ).fetchone()
-        if row is not None:
-            self._conn.execute("DELETE FROM memory_tags WHERE memory_seq = ?", (row[0],))
-            self._write_tags(row[0], memory.tags)
+        if row is None:
+            return None
+        self._conn.execute("DELETE FROM memory_tags WHERE memory_seq = ?", (row[0],))
+        self._write_tags(row[0], memory.tags)
+        return int(row[0])
 
-    def delete_memories(self, tenant: str, memory_ids: Sequence[str]) -> int:
-        deleted = 0
+    def delete_memories(self, tenant: str, memory_ids: Sequence[str]) -> list[int]:
+        deleted: list[int] = []
         for chunk in chunked(memory_ids):
             marks = ",".join("?" * len(chunk))
-            cursor = self._conn.execute(
-                f"DELETE FROM memories WHERE tenant_id = ? AND id IN ({marks})", (tenant, *chunk)
+            rows = self._conn.execute(
+                f"DELETE FROM memories WHERE tenant_id = ? AND id IN ({marks}) RETURNING seq",
+                (tenant, *chunk),
             )
-            deleted += cursor.rowcount
+            deleted.extend(row[0] for row in rows)
         return deleted
 
     def touch_memories(self, tenant: str, memory_ids: Sequence[str], at: datetime) -> int:
@@ -253,12 +286,117 @@ class SQLiteSession:
             touched += cursor.rowcount
         return touched
 
-    def delete_memories_before(self, tenant: str, namespace: str, before: datetime) -> int:
-        cursor = self._conn.execute(
-            "DELETE FROM memories WHERE tenant_id = ? AND namespace = ? AND updated_at < ?",
+    def delete_memories_before(self, tenant: str, namespace: str, before: datetime) -> list[int]:
+        rows = self._conn.execute(
+            "DELETE FROM memories WHERE tenant_id = ? AND namespace = ? AND updated_at < ? "
+            "RETURNING seq",
             (tenant, namespace, to_micros(before)),
         )
+        return [row[0] for row in rows]
+
+    # -- vectors -----------------------------------------------------------------------
+
+    def put_vectors(self, rows: Sequence[VectorRow]) -> None:
+        self._conn.executemany(
+            "INSERT OR REPLACE INTO memory_vectors (memory_seq, model_id, dim, vector) "
+            "VALUES (?, ?, ?, ?)",
+            [(r.seq, r.model_id, len(r.vector) // 4, r.vector) for r in rows],
+        )
+
+    def delete_vectors_except(self, model_id: str) -> int:
+        cursor = self._conn.execute("DELETE FROM memory_vectors WHERE model_id != ?", (model_id,))
         return cursor.rowcount
+
+    def iter_vectors(self, model_id: str) -> Iterator[StoredVector]:
+        rows = self._conn.execute(
+            "SELECT v.memory_seq, m.tenant_id, m.namespace, v.vector FROM memory_vectors v "
+            "JOIN memories m ON m.seq = v.memory_seq WHERE v.model_id = ? ORDER BY v.memory_seq",
+            (model_id,),
+        )
+        for row in rows:
+            yield StoredVector(row[0], row[1], row[2], row[3])
+
+    def vector_counts(self) -> dict[str, int]:
+        rows = self._conn.execute("SELECT model_id, count(*) FROM memory_vectors GROUP BY model_id")
+        return {row[0]: int(row[1]) for row in rows}
+
+    def vector_generation(self) -> int:
+        row = self._conn.execute("SELECT value FROM meta WHERE key = 'vector_generation'")
+        return int(row.fetchone()[0])
+
+    def memories_without_vector(
+        self, model_id: str, after_seq: int, limit: int
+    ) -> list[tuple[int, str, str, str]]:
+        rows = self._conn.execute(
+            "SELECT m.seq, m.tenant_id, m.namespace, m.content FROM memories m "
+            "WHERE m.seq > ? AND NOT EXISTS (SELECT 1 FROM memory_vectors v "
+            "WHERE v.memory_seq = m.seq AND v.model_id = ?) ORDER BY m.seq LIMIT ?",
+            (after_seq, model_id, limit),
+        )
+        return [(row[0], row[1], row[2], row[3]) for row in rows]
+
+    def total_memories(self) -> int:
+        return int(self._conn.execute("SELECT count(*) FROM memories").fetchone()[0])
+
+    # -- relations ---------------------------------------------------------------------
+
+    def edges(
+        self,
+        tenant: str,
+        memory_ids: Sequence[str],
+        *,
+        types: Sequence[RelationType] = (),
+        direction: str = "out",
+    ) -> list[Edge]:
+        columns = {"out": ("source_id",), "in": ("target_id",), "both": ("source_id", "target_id")}
+        found: list[Edge] = []
+        type_clause = f" AND type IN ({','.join('?' * len(types))})" if types else ""
+        for column in columns[direction]:
+            for chunk in chunked(memory_ids):
+                rows = self._conn.execute(
+                    "SELECT source_id, target_id, type, weight, metadata, created_at "
+                    f"FROM relations WHERE tenant_id = ? AND {column} IN "
+                    f"({','.join('?' * len(chunk))}){type_clause} "
+                    "ORDER BY created_at, source_id, target_id",
+                    (tenant, *chunk, *[t.value for t in types]),
+                )
+                found.extend(
+                    Edge(
+                        source_id=row[0],
+                        target_id=row[1],
+                        type=RelationType(row[2]),
+                        weight=row[3],
+                        metadata=json.loads(row[4]) if row[4] else None,
+                        created_at=from_micros(row[5]),
+                    )
+                    for row in rows
+                )
+        return found
+
+    def put_edge(self, tenant: str, edge: Edge) -> None:
+        self._conn.execute(
+            "INSERT OR REPLACE INTO relations (tenant_id, source_id, target_id, type, weight, "
+            "metadata, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                tenant,
+                edge.source_id,
+                edge.target_id,
+                edge.type.value,
+                edge.weight,
+                _json_or_null(edge.metadata),
+                to_micros(edge.created_at),
+            ),
+        )
+
+    def delete_edges(
+        self, tenant: str, source_id: str, target_id: str, types: Sequence[RelationType] = ()
+    ) -> int:
+        sql = "DELETE FROM relations WHERE tenant_id = ? AND source_id = ? AND target_id = ?"
+        params: list[Any] = [tenant, source_id, target_id]
+        if types:
+            sql += f" AND type IN ({','.join('?' * len(types))})"
+            params += [t.value for t in types]
+        return self._conn.execute(sql, params).rowcount
 
     # -- namespaces --------------------------------------------------------------------
 

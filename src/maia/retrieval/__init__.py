@@ -1,0 +1,1 @@
+"""Retrieval: embeddings, vector index, full text, query analysis, fusion, graph."""

@@ -1,0 +1,385 @@
+"""Query analysis: intent, entities, keywords and time, resolved against a reference time.
+
+Pure: ``analyze(query, now)`` does no I/O. Time expressions ("yesterday", "last May",
+"3 weeks ago", "2023-05-07", "since Monday") become a half-open UTC range
+``[start, end)`` that retrieval uses as a boost (or a filter when asked).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+
+from maia.retrieval.text import STOP_WORDS, keywords
+
+
+class Intent(StrEnum):
+    QUESTION = "question"
+    TEMPORAL = "temporal"  # asks *when* something happened
+    RECALL = "recall"  # asks what was said or stored ("what did I say about ...")
+    COMMAND = "command"
+    STATEMENT = "statement"
+
+
+@dataclass(frozen=True, slots=True)
+class TimeRange:
+    start: datetime | None
+    end: datetime | None
+    expression: str
+
+    def contains(self, moment: datetime) -> bool:
+        return (self.start is None or moment >= self.start) and (
+            self.end is None or moment < self.end
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class QueryAnalysis:
+    query: str
+    intent: Intent
+    keywords: tuple[str, ...]
+    entities: tuple[str, ...]
+    time: TimeRange | None
+
+
+MONTHS = {
+    name: i + 1
+    for i, names in enumerate(
+        [
+            ("january", "jan"),
+            ("february", "feb"),
+            ("march", "mar"),
+            ("april", "apr"),
+            ("may",),
+            ("june", "jun"),
+            ("july", "jul"),
+            ("august", "aug"),
+            ("september", "sep", "sept"),
+            ("october", "oct"),
+            ("november", "nov"),
+            ("december", "dec"),
+        ]
+    )
+    for name in names
+}
+WEEKDAYS = {
+    name: i
+    for i, names in enumerate(
+        [
+            ("monday", "mon"),
+            ("tuesday", "tue", "tues"),
+            ("wednesday", "wed"),
+            ("thursday", "thu", "thur", "thurs"),
+            ("friday", "fri"),
+            ("saturday", "sat"),
+            ("sunday", "sun"),
+        ]
+    )
+    for name in names
+}
+NUMBERS = {
+    "a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
+    "seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12,
+    "couple of": 2, "a couple of": 2, "few": 3, "a few": 3, "several": 3,
+}  # fmt: skip
+UNITS = {"day": "day", "days": "day", "week": "week", "weeks": "week", "month": "month",
+         "months": "month", "year": "year", "years": "year"}  # fmt: skip
+
+_MONTH_RE = "|".join(sorted(MONTHS, key=len, reverse=True))
+_WEEKDAY_RE = "|".join(sorted(WEEKDAYS, key=len, reverse=True))
+_NUMBER_RE = r"\d+|" + "|".join(sorted(NUMBERS, key=len, reverse=True))
+_UNIT_RE = "days?|weeks?|months?|years?"
+_ORD = r"(?:st|nd|rd|th)?"
+# Matches right after a preposition without consuming it, so "before"/"since" stay
+# visible to the open-range check.
+_AFTER_PREPOSITION = (
+    "(?:"
+    + "|".join(
+        f"(?<={word} )" for word in ("in", "during", "since", "before", "after", "until", "from")
+    )
+    + ")"
+)
+
+_QUESTION_WORDS = frozenset("what when where who whom whose which why how".split())
+_COMMAND_VERBS = frozenset(
+    """
+    find show list tell give get search fetch recall remind summarize summarise describe
+    explain lookup look retrieve display
+    """.split()
+)
+_NOT_ENTITIES = (
+    STOP_WORDS
+    | _QUESTION_WORDS
+    | _COMMAND_VERBS
+    | frozenset(MONTHS)
+    | frozenset(WEEKDAYS)
+    | frozenset("today yesterday tomorrow tonight last next this ago since until please ok".split())
+)
+
+
+def _day(moment: datetime) -> datetime:
+    return moment.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def _month_start(year: int, month: int) -> datetime:
+    while month > 12:
+        year, month = year + 1, month - 12
+    while month < 1:
+        year, month = year - 1, month + 12
+    return datetime(year, month, 1, tzinfo=UTC)
+
+
+def _span(start: datetime, unit: str) -> tuple[datetime, datetime]:
+    """The calendar day/week/month/year that begins at ``start``."""
+    if unit == "day":
+        return start, start + timedelta(days=1)
+    if unit == "week":
+        return start, start + timedelta(days=7)
+    if unit == "month":
+        return start, _month_start(start.year, start.month + 1)
+    return start, datetime(start.year + 1, 1, 1, tzinfo=UTC)
+
+
+def _unit_start(moment: datetime, unit: str) -> datetime:
+    day = _day(moment)
+    if unit == "week":
+        return day - timedelta(days=day.weekday())
+    if unit == "month":
+        return _month_start(day.year, day.month)
+    if unit == "year":
+        return datetime(day.year, 1, 1, tzinfo=UTC)
+    return day
+
+
+def _shift(moment: datetime, unit: str, amount: int) -> datetime:
+    if unit == "day":
+        return moment - timedelta(days=amount)
+    if unit == "week":
+        return moment - timedelta(weeks=amount)
+    if unit == "month":
+        start = _month_start(moment.year, moment.month - amount)
+        return start.replace(day=min(moment.day, 28))
+    return moment.replace(year=moment.year - amount, day=min(moment.day, 28))
+
+
+def _number(text: str) -> int:
+    text = text.strip().lower()
+    return int(text) if text.isdigit() else NUMBERS[text]
+
+
+def _year_for(month: int, day: int, now: datetime) -> int:
+    """The most recent year in which month/day is not in the future."""
+    return now.year if (month, day) <= (now.month, now.day) else now.year - 1
+
+
+def _date(year: int, month: int, day: int) -> datetime | None:
+    try:
+        return datetime(year, month, day, tzinfo=UTC)
+    except ValueError:
+        return None
+
+
+def _rules() -> list[tuple[re.Pattern[str], object]]:
+    def r(pattern: str) -> re.Pattern[str]:
+        return re.compile(rf"\b(?:{pattern})\b", re.IGNORECASE)
+
+    def iso(m: re.Match[str], now: datetime) -> tuple[datetime, datetime] | None:
+        start = _date(int(m["y"]), int(m["m"]), int(m["d"]))
+        return None if start is None else _span(start, "day")
+
+    def slash(m: re.Match[str], now: datetime) -> tuple[datetime, datetime] | None:
+        year = int(m["y"]) if m["y"] else _year_for(int(m["m"]), int(m["d"]), now)
+        year += 2000 if year < 100 else 0
+        start = _date(year, int(m["m"]), int(m["d"]))
+        return None if start is None else _span(start, "day")
+
+    def day_month(m: re.Match[str], now: datetime) -> tuple[datetime, datetime] | None:
+        month, day = MONTHS[m["mon"].lower()], int(m["d"])
+        year = int(m["y"]) if m["y"] else _year_for(month, day, now)
+        start = _date(year, month, day)
+        return None if start is None else _span(start, "day")
+
+    def month_year(m: re.Match[str], now: datetime) -> tuple[datetime, datetime]:
+        return _span(_month_start(int(m["y"]), MONTHS[m["mon"].lower()]), "month")
+
+    def month_only(m: re.Match[str], now: datetime) -> tuple[datetime, datetime]:
+        month = MONTHS[m["mon"].lower()]
+        qualifier = (m["q"] or "").lower()
+        if qualifier == "this":
+            year = now.year
+        elif qualifier == "next":
+            year = now.year if month > now.month else now.year + 1
+        else:  # "in May" / "last May": the most recent May that has begun
+            year = (
+                now.year
+                if month < now.month or (month == now.month and not qualifier)
+                else now.year - 1
+            )
+        return _span(_month_start(year, month), "month")
+
+    def year_only(m: re.Match[str], now: datetime) -> tuple[datetime, datetime]:
+        return _span(datetime(int(m["y"]), 1, 1, tzinfo=UTC), "year")
+
+    def named_day(m: re.Match[str], now: datetime) -> tuple[datetime, datetime]:
+        word = m[0].lower().replace("the ", "")
+        offset = {"today": 0, "tonight": 0, "yesterday": 1, "day before yesterday": 2,
+                  "tomorrow": -1, "earlier today": 0, "this morning": 0,
+                  "this afternoon": 0, "this evening": 0, "last night": 1}[word]  # fmt: skip
+        return _span(_day(now) - timedelta(days=offset), "day")
+
+    def ago(m: re.Match[str], now: datetime) -> tuple[datetime, datetime]:
+        unit = UNITS[m["unit"].lower()]
+        return _span(_unit_start(_shift(now, unit, _number(m["n"])), unit), unit)
+
+    def within(m: re.Match[str], now: datetime) -> tuple[datetime, datetime]:
+        unit = UNITS[m["unit"].lower()]
+        amount = _number(m["n"]) if m["n"] else 1
+        return _shift(_day(now), unit, amount if unit != "day" else amount - 1), _day(
+            now
+        ) + timedelta(days=1)
+
+    def relative_unit(m: re.Match[str], now: datetime) -> tuple[datetime, datetime]:
+        unit = UNITS[m["unit"].lower()]
+        this = _unit_start(now, unit)
+        which = m["which"].lower()
+        if which in ("last", "previous", "past"):
+            return _span(_unit_start(this - timedelta(days=1), unit), unit)
+        if which == "next":
+            return _span(_span(this, unit)[1], unit)
+        return _span(this, unit)
+
+    def weekend(m: re.Match[str], now: datetime) -> tuple[datetime, datetime]:
+        saturday = _unit_start(now, "week") + timedelta(days=5)
+        if m["which"].lower() in ("last", "past", "previous") or saturday > now:
+            saturday -= timedelta(days=7) if m["which"].lower() != "this" else timedelta(0)
+        return saturday, saturday + timedelta(days=2)
+
+    def weekday(m: re.Match[str], now: datetime) -> tuple[datetime, datetime]:
+        target = WEEKDAYS[m["wd"].lower()]
+        back = (_day(now).weekday() - target) % 7
+        qualifier = (m["q"] or "").lower()
+        if back == 0 and qualifier in ("last", "past", "previous"):
+            back = 7
+        if qualifier == "next":
+            back = -((target - _day(now).weekday()) % 7 or 7)
+        return _span(_day(now) - timedelta(days=back), "day")
+
+    def recently(m: re.Match[str], now: datetime) -> tuple[datetime, datetime]:
+        return _day(now) - timedelta(days=14), _day(now) + timedelta(days=1)
+
+    return [
+        (r(r"(?P<y>\d{4})-(?P<m>\d{1,2})-(?P<d>\d{1,2})"), iso),
+        (r(r"(?P<m>\d{1,2})/(?P<d>\d{1,2})(?:/(?P<y>\d{2,4}))?"), slash),
+        (
+            r(rf"(?P<d>\d{{1,2}}){_ORD}(?: of)? (?P<mon>{_MONTH_RE})\.?,?(?: (?P<y>\d{{4}}))?"),
+            day_month,
+        ),
+        (r(rf"(?P<mon>{_MONTH_RE})\.? (?P<d>\d{{1,2}}){_ORD}(?:,? (?P<y>\d{{4}}))?"), day_month),
+        (r(rf"(?P<mon>{_MONTH_RE}),? (?P<y>\d{{4}})"), month_year),
+        (
+            r(
+                r"the day before yesterday|day before yesterday|earlier today|this morning|"
+                r"this afternoon|this evening|last night|yesterday|today|tonight|tomorrow"
+            ),
+            named_day,
+        ),
+        (r(rf"(?P<n>{_NUMBER_RE}) (?P<unit>{_UNIT_RE}) ago"), ago),
+        (
+            r(
+                rf"(?:in|over|during|within) the (?:last|past) "
+                rf"(?:(?P<n>{_NUMBER_RE}) )?(?P<unit>{_UNIT_RE})"
+            ),
+            within,
+        ),
+        (r(rf"(?:the )?(?:last|past) (?P<n>{_NUMBER_RE}) (?P<unit>{_UNIT_RE})"), within),
+        (r(r"(?P<which>last|past|previous|this|next) weekend"), weekend),
+        (r(r"(?P<which>last|previous|this|next) (?P<unit>week|month|year)"), relative_unit),
+        (r(rf"(?:(?P<q>last|past|previous|this|next) |on )?(?P<wd>{_WEEKDAY_RE})"), weekday),
+        (
+            r(rf"(?:(?P<q>last|this|next) |{_AFTER_PREPOSITION})(?P<mon>{_MONTH_RE})(?!\.?,? ?\d)"),
+            month_only,
+        ),
+        (r(rf"{_AFTER_PREPOSITION}(?P<y>(?:19|20)\d{{2}})"), year_only),
+        (r(r"recently|lately|the other day"), recently),
+    ]
+
+
+_RULES = _rules()
+_OPEN_START = re.compile(r"\b(?:since|after|from)\s+$", re.IGNORECASE)
+_OPEN_END = re.compile(r"\b(?:before|until|till|prior to)\s+$", re.IGNORECASE)
+
+
+def resolve_time(query: str, now: datetime) -> TimeRange | None:
+    """The first time expression in ``query`` as a UTC range, or None."""
+    now = now.astimezone(UTC) if now.tzinfo else now.replace(tzinfo=UTC)
+    best: tuple[int, TimeRange] | None = None
+    for pattern, resolve in _RULES:
+        match = pattern.search(query)
+        if match is None or (best is not None and match.start() >= best[0]):
+            continue
+        try:
+            span = resolve(match, now)  # type: ignore[operator]
+        except (KeyError, ValueError, OverflowError):
+            span = None
+        if span is None:
+            continue
+        start, end = span
+        before = query[: match.start()]
+        if _OPEN_START.search(before):
+            end = None
+        elif _OPEN_END.search(before):
+            start, end = None, start
+        best = (match.start(), TimeRange(start, end, match[0]))
+    return None if best is None else best[1]
+
+
+_ENTITY = re.compile(r"\b[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)*")
+_QUOTED = re.compile(r"[\"“]([^\"”]{2,60})[\"”]")
+_RECALL = re.compile(
+    r"\b(?:what did (?:i|we|you) (?:say|tell|mention|write|note)|do you remember|remind me|"
+    r"did i (?:ever )?(?:say|mention|tell)|recall|what do you know about)\b",
+    re.IGNORECASE,
+)
+_TEMPORAL = re.compile(
+    r"^\s*(?:when\b|what (?:time|day|date|year|month)\b|how long ago\b|since when\b)",
+    re.IGNORECASE,
+)
+
+
+def entities(query: str) -> list[str]:
+    """Names in the query: capitalised runs (not sentence starters) and quoted phrases."""
+    found: list[str] = [m.group(1).strip() for m in _QUOTED.finditer(query)]
+    for match in _ENTITY.finditer(query):
+        parts = [p for p in match.group(0).split() if p.lower().strip("'’s") not in _NOT_ENTITIES]
+        name = " ".join(parts).removesuffix("'s").removesuffix("’s")
+        if name and name.lower() not in _NOT_ENTITIES and len(name) > 1:
+            found.append(name)
+    return list(dict.fromkeys(found))
+
+
+def intent_of(query: str) -> Intent:
+    stripped = query.strip()
+    first = stripped.split(maxsplit=1)[0].lower().strip(",.!?:") if stripped else ""
+    if _RECALL.search(stripped):
+        return Intent.RECALL
+    if _TEMPORAL.search(stripped):
+        return Intent.TEMPORAL
+    if first in _QUESTION_WORDS or stripped.endswith("?"):
+        return Intent.QUESTION
+    if first in ("is", "are", "was", "were", "do", "does", "did", "has", "have", "can", "will"):
+        return Intent.QUESTION
+    if first in _COMMAND_VERBS:
+        return Intent.COMMAND
+    return Intent.STATEMENT
+
+
+def analyze(query: str, now: datetime) -> QueryAnalysis:
+    return QueryAnalysis(
+        query=query,
+        intent=intent_of(query),
+        keywords=tuple(keywords(query)),
+        entities=tuple(entities(query)),
+        time=resolve_time(query, now),
+    )

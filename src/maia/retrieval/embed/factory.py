@@ -1,0 +1,38 @@
+"""Builds the configured embedder (one shared local model per process)."""
+
+from __future__ import annotations
+
+import threading
+
+from maia.retrieval.embed.base import Embedder
+from maia.retrieval.embed.hashing import HashingEmbedder
+from maia.settings import Settings
+
+_local: dict[int, Embedder] = {}
+_local_lock = threading.Lock()
+
+
+def local_embedder(threads: int = 1) -> Embedder:
+    """The MiniLM model, loaded once per process and thread count (it is thread-safe)."""
+    with _local_lock:
+        if threads not in _local:
+            from maia.retrieval.embed.minilm import MiniLMEmbedder
+
+            _local[threads] = MiniLMEmbedder(threads=threads)
+        return _local[threads]
+
+
+def embedder_from(settings: Settings) -> Embedder:
+    if settings.embedding_provider == "hashing":
+        return HashingEmbedder()
+    if settings.embedding_provider == "openai":
+        from maia.retrieval.embed.http import OpenAICompatibleEmbedder
+
+        key = settings.embedding_api_key
+        return OpenAICompatibleEmbedder(
+            base_url=settings.embedding_base_url,
+            model=settings.embedding_model_name,
+            dim=settings.embedding_dim,
+            api_key=key.get_secret_value() if key else None,
+        )
+    return local_embedder(settings.embedding_threads)

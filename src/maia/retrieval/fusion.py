@@ -1,0 +1,136 @@
+"""Fusion of retrieval signals into one score in [0, 1]. Pure functions, no I/O.
+
+Each candidate carries raw signals; each signal is normalised to [0, 1] over the
+candidate set, then combined by a weighted mean (``weighted``) or by weighted
+reciprocal ranks (``rrf``). Weights come from defaults, overridden per namespace by
+its ``custom_scoring`` config.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+SIGNALS = ("vector", "text", "recency", "frequency", "confidence", "graph", "entity", "time")
+
+DEFAULT_WEIGHTS: Mapping[str, float] = {
+    "vector": 0.5,
+    "text": 0.5,
+    "recency": 0.05,
+    "frequency": 0.02,
+    "confidence": 0.03,
+    "graph": 0.05,
+    "entity": 0.1,
+    "time": 0.15,
+}
+DEFAULT_HALF_LIFE_DAYS = 30.0
+RRF_K = 60.0
+
+
+class FusionMode(StrEnum):
+    WEIGHTED = "weighted"
+    RRF = "rrf"
+
+
+@dataclass(slots=True)
+class Candidate:
+    """Raw evidence for one memory. ``None`` means the signal did not see it."""
+
+    key: int
+    vector: float | None = None  # cosine similarity to the query
+    text: float | None = None  # BM25 relevance
+    age_days: float = 0.0
+    access_count: int = 0
+    confidence: float = 1.0
+    graph: float = 0.0  # proximity to strong candidates through relations, 0..1
+    entity: float = 0.0  # share of the query's entities the memory mentions, 0..1
+    time: float = 0.0  # 1 when inside the query's time range
+    signals: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Scored:
+    key: int
+    score: float
+    signals: dict[str, float]
+
+
+def weights_for(custom: Mapping[str, float] | None) -> dict[str, float]:
+    """Default weights with a namespace's overrides applied."""
+    weights = dict(DEFAULT_WEIGHTS)
+    for name, value in (custom or {}).items():
+        if name in weights:
+            weights[name] = float(value)
+    return weights
+
+
+def _min_max(values: Sequence[float | None]) -> list[float]:
+    present = [v for v in values if v is not None]
+    if not present:
+        return [0.0 for _ in values]
+    low, high = min(present), max(present)
+    if high - low < 1e-12:
+        return [0.0 if v is None else (1.0 if high > 0 else 0.0) for v in values]
+    return [0.0 if v is None else (v - low) / (high - low) for v in values]
+
+
+def normalise(
+    candidates: Sequence[Candidate], *, half_life_days: float = DEFAULT_HALF_LIFE_DAYS
+) -> None:
+    """Fills each candidate's ``signals`` with values in [0, 1]."""
+    vector = _min_max([c.vector for c in candidates])
+    text = _min_max([c.text for c in candidates])
+    most_used = max((c.access_count for c in candidates), default=0)
+    decay = math.log(2) / max(half_life_days, 1e-9)
+    for i, c in enumerate(candidates):
+        c.signals = {
+            "vector": vector[i],
+            "text": text[i],
+            "recency": math.exp(-decay * max(c.age_days, 0.0)),
+            "frequency": math.log1p(c.access_count) / math.log1p(most_used) if most_used else 0.0,
+            "confidence": min(max(c.confidence, 0.0), 1.0),
+            "graph": min(max(c.graph, 0.0), 1.0),
+            "entity": min(max(c.entity, 0.0), 1.0),
+            "time": min(max(c.time, 0.0), 1.0),
+        }
+
+
+def fuse(
+    candidates: Sequence[Candidate],
+    weights: Mapping[str, float],
+    *,
+    mode: FusionMode = FusionMode.WEIGHTED,
+    half_life_days: float = DEFAULT_HALF_LIFE_DAYS,
+) -> list[Scored]:
+    """Scores in [0, 1], best first (ties broken by key, so results are stable)."""
+    if not candidates:
+        return []
+    normalise(candidates, half_life_days=half_life_days)
+    active = {name: w for name, w in weights.items() if w > 0 and name in SIGNALS}
+    if not active:
+        active = {"vector": 1.0, "text": 1.0}
+    # A signal nobody has (no entities in the query, no time range) does not dilute.
+    active = {
+        name: w for name, w in active.items() if any(c.signals[name] > 0 for c in candidates)
+    } or active
+    total = sum(active.values())
+    if mode is FusionMode.RRF:
+        scores = _rrf(candidates, active)
+    else:
+        scores = [sum(w * c.signals[n] for n, w in active.items()) / total for c in candidates]
+    ranked = sorted(zip(candidates, scores, strict=True), key=lambda p: (-p[1], p[0].key))
+    return [Scored(c.key, round(min(max(s, 0.0), 1.0), 6), c.signals) for c, s in ranked]
+
+
+def _rrf(candidates: Sequence[Candidate], weights: Mapping[str, float]) -> list[float]:
+    """Weighted reciprocal-rank fusion, scaled so a candidate first everywhere scores 1."""
+    scores = [0.0] * len(candidates)
+    for name, weight in weights.items():
+        order = sorted(range(len(candidates)), key=lambda i: -candidates[i].signals[name])
+        for rank, i in enumerate(order):
+            if candidates[i].signals[name] > 0:
+                scores[i] += weight / (RRF_K + rank + 1)
+    best = sum(weights.values()) / (RRF_K + 1)
+    return [s / best for s in scores]

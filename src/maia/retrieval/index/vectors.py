@@ -1,0 +1,262 @@
+"""The vector index: exact blocks per namespace plus an HNSW graph (usearch) over all.
+
+It is derived data: built from the store's embeddings, persisted next to the database
+with a checksum and the store's vector generation, and rebuilt when missing, stale or
+corrupt. The planner scans exactly when the candidate set is small (one namespace, a
+filter) and asks the HNSW graph otherwise.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from maia.retrieval.index.exact import Block, Keys, top_k
+
+log = logging.getLogger(__name__)
+
+Vector = npt.NDArray[np.float32]
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """Where to search: a tenant, and optionally namespaces (with their descendants)."""
+
+    tenant: str
+    namespaces: tuple[str, ...] | None = None
+    descendants: bool = False
+
+    def covers(self, namespace: str) -> bool:
+        if self.namespaces is None:
+            return True
+        for name in self.namespaces:
+            if namespace == name or (
+                self.descendants and namespace.startswith(name.rstrip("/") + "/")
+            ):
+                return True
+        return False
+
+
+@dataclass(frozen=True, slots=True)
+class HnswParams:
+    connectivity: int = 16
+    expansion_add: int = 128
+    expansion_search: int = 128
+
+
+class VectorIndex:
+    """Thread-safe: one lock guards changes and searches (searches take milliseconds)."""
+
+    def __init__(
+        self,
+        dim: int,
+        *,
+        exact_limit: int = 20_000,
+        hnsw: HnswParams | None = None,
+    ) -> None:
+        from usearch.index import Index
+
+        self.dim = dim
+        self.exact_limit = exact_limit
+        self._hnsw_params = hnsw or HnswParams()
+        self._blocks: dict[tuple[str, str], Block] = {}
+        self._where: dict[int, tuple[str, str]] = {}
+        self._lock = threading.Lock()
+        self._index_cls = Index
+        self._hnsw = self._new_hnsw()
+
+    def _new_hnsw(self) -> object:
+        p = self._hnsw_params
+        return self._index_cls(
+            ndim=self.dim,
+            metric="cos",
+            dtype="f32",
+            connectivity=p.connectivity,
+            expansion_add=p.expansion_add,
+            expansion_search=p.expansion_search,
+        )
+
+    def __len__(self) -> int:
+        return len(self._where)
+
+    # -- changes -------------------------------------------------------------------------
+
+    def add(self, items: Sequence[tuple[int, str, str]], vectors: npt.NDArray[np.float32]) -> None:
+        """Adds (or replaces) ``(key, tenant, namespace)`` rows with their vectors."""
+        if not items:
+            return
+        with self._lock:
+            replaced = [key for key, _, _ in items if key in self._where]
+            if replaced:
+                self._remove_locked(replaced)
+            self._place(items, vectors)
+            keys = np.fromiter((key for key, _, _ in items), np.int64, len(items))
+            self._hnsw.add(keys, vectors, threads=1)  # type: ignore[attr-defined]
+
+    def _place(
+        self, items: Sequence[tuple[int, str, str]], vectors: npt.NDArray[np.float32]
+    ) -> None:
+        for (key, tenant, namespace), vector in zip(items, vectors, strict=True):
+            block = self._blocks.get((tenant, namespace))
+            if block is None:
+                block = self._blocks[(tenant, namespace)] = Block(self.dim)
+            block.add(key, vector)
+            self._where[key] = (tenant, namespace)
+
+    def remove(self, keys: Iterable[int]) -> None:
+        with self._lock:
+            self._remove_locked([key for key in keys if key in self._where])
+
+    def _remove_locked(self, keys: list[int]) -> None:
+        for key in keys:
+            self._blocks[self._where.pop(key)].remove(key)
+        if keys:
+            self._hnsw.remove(np.array(keys, dtype=np.int64))  # type: ignore[attr-defined]
+
+    # -- reads ---------------------------------------------------------------------------
+
+    def vectors(self, keys: Iterable[int]) -> dict[int, Vector]:
+        """The stored vectors of those keys that are indexed."""
+        found: dict[int, Vector] = {}
+        with self._lock:
+            for key in keys:
+                where = self._where.get(key)
+                if where is not None:
+                    vector = self._blocks[where].vector(key)
+                    if vector is not None:
+                        found[key] = vector.copy()
+        return found
+
+    def search(
+        self, query: Vector, scope: Scope, k: int, *, allowed: Keys | None = None
+    ) -> list[tuple[int, float]]:
+        """The ``k`` nearest keys within ``scope`` (and ``allowed``), by cosine similarity."""
+        if k <= 0:
+            return []
+        with self._lock:
+            blocks = [
+                block
+                for (tenant, namespace), block in self._blocks.items()
+                if tenant == scope.tenant and block.size and scope.covers(namespace)
+            ]
+            candidates = sum(block.size for block in blocks)
+            if allowed is not None:
+                candidates = min(candidates, len(allowed))
+            if candidates <= self.exact_limit:
+                return top_k((block.scores(query) for block in blocks), k, allowed)
+            return self._search_hnsw(query, scope, k, allowed, blocks)
+
+    def _search_hnsw(
+        self,
+        query: Vector,
+        scope: Scope,
+        k: int,
+        allowed: Keys | None,
+        blocks: list[Block],
+    ) -> list[tuple[int, float]]:
+        # Over-fetch, then keep what lies in scope; fall back to exact if too little does.
+        total = len(self._where)
+        in_scope = sum(block.size for block in blocks)
+        fraction = max(in_scope / max(total, 1), 1e-6)
+        fetch = min(total, max(4 * k, int(2 * k / fraction)), 10_000)
+        matches = self._hnsw.search(query, fetch, threads=1)  # type: ignore[attr-defined]
+        allowed_set = None if allowed is None else set(allowed.tolist())
+        results: list[tuple[int, float]] = []
+        for key, distance in zip(matches.keys.tolist(), matches.distances.tolist(), strict=True):
+            where = self._where.get(key)
+            if where is None or where[0] != scope.tenant or not scope.covers(where[1]):
+                continue
+            if allowed_set is not None and key not in allowed_set:
+                continue
+            results.append((key, 1.0 - float(distance)))
+            if len(results) == k:
+                return results
+        if len(results) < min(k, in_scope):
+            return top_k((block.scores(query) for block in blocks), k, allowed)
+        return results
+
+    # -- persistence ---------------------------------------------------------------------
+
+    def save(self, path: Path, *, model_id: str, generation: int) -> None:
+        """Writes the HNSW graph and a sidecar with its checksum and provenance."""
+        with self._lock:
+            tmp = path.with_suffix(".tmp")
+            self._hnsw.save(str(tmp))  # type: ignore[attr-defined]
+            digest = _sha256(tmp)
+            tmp.replace(path)
+            meta = {
+                "model_id": model_id,
+                "generation": generation,
+                "count": len(self._where),
+                "sha256": digest,
+                "dim": self.dim,
+            }
+            sidecar = path.with_suffix(".json")
+            sidecar.with_suffix(".tmp.json").write_text(json.dumps(meta))
+            sidecar.with_suffix(".tmp.json").replace(sidecar)
+
+    def attach_hnsw(self, path: Path, *, model_id: str, generation: int) -> bool:
+        """Uses the saved HNSW graph if it matches; False means it must be rebuilt."""
+        sidecar = path.with_suffix(".json")
+        if not path.is_file() or not sidecar.is_file():
+            return False
+        try:
+            meta = json.loads(sidecar.read_text())
+            expected = (model_id, generation, len(self._where), self.dim)
+            found = (meta["model_id"], meta["generation"], meta["count"], meta["dim"])
+            if found != expected:
+                log.warning(
+                    "vector index %s is stale (%s != %s); rebuilding", path, found, expected
+                )
+                return False
+            if _sha256(path) != meta["sha256"]:
+                log.warning("vector index %s is corrupt (checksum); rebuilding", path)
+                return False
+            hnsw = self._new_hnsw()
+            hnsw.load(str(path))  # type: ignore[attr-defined]
+        except Exception as exc:  # a damaged file must never stop the server
+            log.warning("vector index %s unreadable (%s); rebuilding", path, exc)
+            return False
+        with self._lock:
+            self._hnsw = hnsw
+        return True
+
+    def load(self, rows: Iterable[tuple[int, str, str, bytes]]) -> None:
+        """Bulk-loads stored embeddings into the exact blocks (start-up)."""
+        items: list[tuple[int, str, str]] = []
+        vectors: list[Vector] = []
+        for key, tenant, namespace, raw in rows:
+            vector = np.frombuffer(raw, dtype=np.float32)
+            if vector.shape == (self.dim,):
+                items.append((key, tenant, namespace))
+                vectors.append(vector)
+        if items:
+            with self._lock:
+                self._place(items, np.vstack(vectors))
+
+    def rebuild_hnsw(self) -> None:
+        """A fresh HNSW graph over every indexed vector (all cores)."""
+        hnsw = self._new_hnsw()
+        with self._lock:
+            blocks = [b for b in self._blocks.values() if b.size]
+            if blocks:
+                keys = np.concatenate([b.keys[: b.size] for b in blocks])
+                matrix = np.vstack([b.matrix[: b.size] for b in blocks])
+                hnsw.add(keys, matrix, threads=0)  # type: ignore[attr-defined]
+            self._hnsw = hnsw
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

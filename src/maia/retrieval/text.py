@@ -1,0 +1,74 @@
+"""Text helpers shared by indexing and querying: words, stop words, attribution."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+WORD = re.compile(r"\w+", re.UNICODE)
+
+# Function words that carry no topic. Dropped from full-text queries (unless nothing
+# else is left), since an OR query over them matches nearly every memory.
+STOP_WORDS = frozenset(
+    """
+    a about above after again against all am an and any are as at be because been before
+    being below between both but by can could did do does doing down during each few for
+    from further had has have having he her here hers herself him himself his how i if in
+    into is it its itself just me might more most must my myself no nor not of off on once
+    only or other our ours ourselves out over own same shall she should so some such than
+    that the their theirs them themselves then there these they this those through to too
+    under until up very was we were what when where which while who whom why will with
+    would you your yours yourself yourselves s t d ll m re ve don didn doesn isn wasn
+    """.split()
+)
+
+# "Alice said, "...""  /  "Alice: ..."  /  "[10:02] Alice: ..." — the speaker of a
+# transcript line is a structured field, not part of what the line is about.
+_NAME = r"(?P<speaker>[A-Z][\w'.-]*(?: [A-Z][\w'.-]*){0,3})"
+_VERB = r"(?:said|says|asked|asks|wrote|writes|replied|replies)"
+_SAID = re.compile(rf"^\s*{_NAME} {_VERB}[,:]?\s+(?P<text>.+)$", re.DOTALL)
+_COLON = re.compile(rf"^\s*(?:\[[^\]]{{1,40}}\]\s*)?{_NAME}:\s+(?P<text>.+)$", re.DOTALL)
+_QUOTES = '"“”'
+# Capitalised labels that look like a speaker before a colon but are not one.
+_NOT_SPEAKERS = frozenset(
+    """
+    i note notes important remember reminder todo update re fwd fw q a summary warning
+    tip ps edit fact facts answer question example step
+    """.split()
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Attribution:
+    speaker: str | None
+    text: str
+
+
+def split_attribution(content: str) -> Attribution:
+    """Separates a leading speaker ("Alice said, ..." or "Alice: ...") from the words."""
+    for pattern in (_SAID, _COLON):
+        match = pattern.match(content)
+        if match and match.group("speaker").lower() not in _NOT_SPEAKERS:
+            return Attribution(match.group("speaker"), _unquote(match.group("text").strip()))
+    return Attribution(None, content)
+
+
+def _unquote(text: str) -> str:
+    """``"words" [extra]`` -> ``words [extra]``: drops the quotes around an utterance."""
+    if text[:1] not in _QUOTES:
+        return text
+    closing = max(text.rfind(q) for q in _QUOTES)
+    if closing <= 0:
+        return text
+    return (text[1:closing] + text[closing + 1 :]).strip() or text
+
+
+def words(text: str) -> list[str]:
+    return [w.lower() for w in WORD.findall(text)]
+
+
+def keywords(text: str) -> list[str]:
+    """The query's content words (stop words dropped unless nothing else remains)."""
+    found = list(dict.fromkeys(words(text)))
+    content = [w for w in found if w not in STOP_WORDS]
+    return content or found

@@ -1,0 +1,84 @@
+"""Typed, weighted relations between memories, and traversal."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from maia.errors import InvalidInput, NotFound
+from maia.models import Edge, RelatedMemory, RelationCreate, RelationType
+from maia.retrieval.graph import traverse
+from maia.service.search import SearchOps
+
+MAX_DEPTH = 5
+
+
+class RelationOps(SearchOps):
+    def relate(self, source_id: str, data: RelationCreate) -> Edge:
+        """Creates (or replaces) the relation ``source -[type]-> target``.
+
+        ``A supersedes B`` hides B from search unless superseded memories are asked for.
+        """
+        if source_id == data.target_id:
+            raise InvalidInput(
+                "invalid target_id: a memory cannot relate to itself", field="target_id"
+            )
+        edge = Edge(
+            source_id=source_id,
+            target_id=data.target_id,
+            type=data.type,
+            weight=data.weight,
+            metadata=data.metadata or None,
+            created_at=self._clock(),
+        )
+        with self._store.write() as tx:
+            found = {m.id for m in tx.get_memories(self._tenant, [source_id, data.target_id])}
+            for memory_id in (source_id, data.target_id):
+                if memory_id not in found:
+                    raise NotFound(f"memory not found: {memory_id}")
+            tx.put_edge(self._tenant, edge)
+        return edge
+
+    def unrelate(self, source_id: str, target_id: str, types: Sequence[RelationType] = ()) -> int:
+        """Deletes relations from source to target (of ``types``, or all)."""
+        with self._store.write() as tx:
+            deleted = tx.delete_edges(self._tenant, source_id, target_id, types)
+        if not deleted:
+            raise NotFound(f"relation not found: {source_id} -> {target_id}")
+        return deleted
+
+    def relations(self, memory_id: str, *, direction: str = "both") -> list[Edge]:
+        with self._store.read() as tx:
+            if tx.get_memory(self._tenant, memory_id) is None:
+                raise NotFound(f"memory not found: {memory_id}")
+            return tx.edges(self._tenant, [memory_id], direction=direction)
+
+    def related(
+        self,
+        memory_id: str,
+        *,
+        depth: int = 1,
+        types: Sequence[RelationType] = (),
+        min_weight: float = 0.0,
+    ) -> list[RelatedMemory]:
+        """Memories reachable within ``depth`` hops (breadth first, cycle-safe)."""
+        if not 1 <= depth <= MAX_DEPTH:
+            raise InvalidInput(f"invalid depth: must be between 1 and {MAX_DEPTH}", field="depth")
+        if not 0.0 <= min_weight <= 1.0:
+            raise InvalidInput("invalid min_weight: must be between 0 and 1", field="min_weight")
+        with self._store.read() as tx:
+            if tx.get_memory(self._tenant, memory_id) is None:
+                raise NotFound(f"memory not found: {memory_id}")
+            reached = traverse(
+                memory_id,
+                lambda ids: tx.edges(self._tenant, ids, types=types, direction="both"),
+                depth=depth,
+                min_weight=min_weight,
+            )
+            memories = {
+                m.id: m for m in tx.get_memories(self._tenant, [r.memory_id for r in reached])
+            }
+        return [
+            RelatedMemory(memory=memories[r.memory_id], depth=r.depth, relation=r.edge)
+            for r in reached
+            if r.memory_id in memories
+        ]
