@@ -98,5 +98,53 @@ def serve(
         )
 
 
+@app.command()
+def reindex(
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(help="Data directory (default: MAIA_DATA_DIR or the user data dir)"),
+    ] = None,
+    config: Annotated[Path | None, typer.Option(help="TOML settings file")] = None,
+) -> None:
+    """Embed every memory lacking an embedding of the configured model (after a model change)."""
+    from rich.progress import Progress
+
+    from maia.service import Maia
+    from maia.settings import Settings
+
+    try:
+        maia = Maia.open(settings=Settings.load(config, data_dir=data_dir))
+    except MaiaError as exc:
+        fail(exc)
+    with maia, Progress(console=err_console, transient=False) as progress:
+        task = progress.add_task("re-embedding", total=None)
+        done = maia.reindex(lambda n, total: progress.update(task, completed=n, total=total))
+    typer.echo(f"re-embedded {done} memories with {maia.engine.embedder.model_id}")
+
+
+bench_app = typer.Typer(help="Benchmarks.", no_args_is_help=True)
+app.add_typer(bench_app, name="bench")
+
+
+@bench_app.command("locomo")
+def bench_locomo(
+    data: Annotated[Path, typer.Option(help="Path to locomo10.json")],
+    conversations: Annotated[
+        int | None, typer.Option(help="Only the first N conversations")
+    ] = None,
+) -> None:
+    """LoCoMo turn-level recall@k (prints markdown tables)."""
+    from maia.bench.locomo import markdown, run
+
+    if not data.is_file():
+        fail(InvalidInput(f"invalid data: file not found: {data}", field="data"))
+    report = run(
+        data,
+        limit_conversations=conversations,
+        progress=lambda message: err_console.print(message, highlight=False),
+    )
+    typer.echo(markdown(report))
+
+
 def main() -> None:
     sys.exit(app())
