@@ -437,6 +437,7 @@ def environment(args: argparse.Namespace) -> dict[str, Any]:
         "date": datetime.now(UTC).date().isoformat(),
         "machine": f"{cpu_model()}, {os.cpu_count()} cores",
         "fsync_p50_ms": fsync_ms(),
+        "load_before": round(os.getloadavg()[0], 2),
         "python": platform.python_version(),
         "maia": importlib.metadata.version("maia"),
         "revision": revision(),
@@ -454,7 +455,8 @@ def header(env: dict[str, Any]) -> str:
     settings = ", ".join(f"{k}={v}" for k, v in env["settings"].items())
     server = " ".join(f"{k}={v}" for k, v in env["server_env"].items())
     return (
-        f"{env['date']} · {env['machine']} (fsync {env['fsync_p50_ms']} ms) · "
+        f"{env['date']} · {env['machine']} (fsync {env['fsync_p50_ms']} ms, "
+        f"load {env['load_before']}) · "
         f"Python {env['python']} · MAIA {env['maia']} ({env['revision']}) · "
         f"{settings} · server: {server}"
     )

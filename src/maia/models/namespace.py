@@ -18,6 +18,19 @@ from maia.models.common import NamespaceName, UtcDatetime
 from maia.models.memory import MemoryType
 
 SEPARATOR = "/"
+# The retrieval signals a namespace's ``custom_scoring`` weights. Other names are kept
+# (the original server stored any) but have no effect.
+SCORING_SIGNALS = (
+    "vector",
+    "text",
+    "recency",
+    "frequency",
+    "confidence",
+    "graph",
+    "entity",
+    "time",
+    "context",
+)
 
 
 def parent_name(name: str) -> str | None:

@@ -7,6 +7,7 @@ Pure: ``analyze(query, now)`` does no I/O. Time expressions ("yesterday", "last 
 
 from __future__ import annotations
 
+import calendar
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -82,23 +83,41 @@ WEEKDAYS = {
 NUMBERS = {
     "a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
     "seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12,
-    "couple of": 2, "a couple of": 2, "few": 3, "a few": 3, "several": 3,
+    "couple": 2, "a couple": 2, "couple of": 2, "a couple of": 2, "few": 3, "a few": 3,
+    "several": 3,
 }  # fmt: skip
 UNITS = {"day": "day", "days": "day", "week": "week", "weeks": "week", "month": "month",
          "months": "month", "year": "year", "years": "year"}  # fmt: skip
 
 _MONTH_RE = "|".join(sorted(MONTHS, key=len, reverse=True))
-_WEEKDAY_RE = "|".join(sorted(WEEKDAYS, key=len, reverse=True))
+# Full weekday names stand alone; the abbreviations are also words ("I sat", "the sun",
+# "they wed"), so they count only right after a qualifier or "on".
+_WEEKDAY_RE = "|".join(n for n in WEEKDAYS if n.endswith("day"))
+_WEEKDAY_ABBR_RE = "|".join(
+    sorted((n for n in WEEKDAYS if not n.endswith("day")), key=len, reverse=True)
+)
+_AFTER_QUALIFIER = (
+    "(?:"
+    + "|".join(f"(?<={word} )" for word in ("last", "past", "previous", "this", "next", "on"))
+    + ")"
+)
 _NUMBER_RE = r"\d+|" + "|".join(sorted(NUMBERS, key=len, reverse=True))
 _UNIT_RE = "days?|weeks?|months?|years?"
 _ORD = r"(?:st|nd|rd|th)?"
+# A weekday directly followed by a date ("Tuesday, May 7, 2023"): the date decides.
+_DATE_AHEAD = (
+    rf",? (?:(?:the )?\d{{1,2}}{_ORD}(?: of)? (?:{_MONTH_RE})\b"
+    rf"|(?:{_MONTH_RE})\.? \d|\d{{1,4}}[-/]\d)"
+)
 # Matches right after a preposition without consuming it, so "before"/"since" stay
 # visible to the open-range check.
 _AFTER_PREPOSITION = (
     "(?:"
     + "|".join(
-        f"(?<={word} )" for word in ("in", "during", "since", "before", "after", "until", "from")
+        f"(?<={word} )"
+        for word in ("in", "during", "since", "before", "after", "until", "till", "from")
     )
+    + "|(?<=prior to )"
     + ")"
 )
 
@@ -116,6 +135,14 @@ _NOT_ENTITIES = (
     | frozenset(MONTHS)
     | frozenset(WEEKDAYS)
     | frozenset("today yesterday tomorrow tonight last next this ago since until please ok".split())
+)
+# Words that open a sentence, capitalised there, but are no name; inside a name ("Apple
+# Store", "Health Check") they stay.
+_OPENERS = frozenset(
+    """
+    hi hello hey thanks thank sorry yes yeah okay also maybe actually anyway well now
+    note remember save store add forget delete update check help let say ask
+    """.split()
 )
 
 
@@ -153,15 +180,21 @@ def _unit_start(moment: datetime, unit: str) -> datetime:
     return day
 
 
+def _days_in(year: int, month: int) -> int:
+    return calendar.monthrange(year, month)[1]
+
+
 def _shift(moment: datetime, unit: str, amount: int) -> datetime:
+    """``moment`` minus ``amount`` units; the day is clamped to the target month's length."""
     if unit == "day":
         return moment - timedelta(days=amount)
     if unit == "week":
         return moment - timedelta(weeks=amount)
     if unit == "month":
         start = _month_start(moment.year, moment.month - amount)
-        return start.replace(day=min(moment.day, 28))
-    return moment.replace(year=moment.year - amount, day=min(moment.day, 28))
+        return start.replace(day=min(moment.day, _days_in(start.year, start.month)))
+    year = moment.year - amount
+    return moment.replace(year=year, day=min(moment.day, _days_in(year, moment.month)))
 
 
 def _number(text: str) -> int:
@@ -170,8 +203,12 @@ def _number(text: str) -> int:
 
 
 def _year_for(month: int, day: int, now: datetime) -> int:
-    """The most recent year in which month/day is not in the future."""
-    return now.year if (month, day) <= (now.month, now.day) else now.year - 1
+    """The most recent year in which month/day exists and is not in the future."""
+    year = now.year if (month, day) <= (now.month, now.day) else now.year - 1
+    for candidate in range(year, year - 8, -1):  # February 29th: the last leap year
+        if _date(candidate, month, day) is not None:
+            return candidate
+    return year
 
 
 def _date(year: int, month: int, day: int) -> datetime | None:
@@ -190,9 +227,12 @@ def _rules() -> list[tuple[re.Pattern[str], object]]:
         return None if start is None else _span(start, "day")
 
     def slash(m: re.Match[str], now: datetime) -> tuple[datetime, datetime] | None:
-        year = int(m["y"]) if m["y"] else _year_for(int(m["m"]), int(m["d"]), now)
+        month, day = int(m["m"]), int(m["d"])
+        if month > 12 >= day:  # "25/12/2023" can only be day/month
+            month, day = day, month
+        year = int(m["y"]) if m["y"] else _year_for(month, day, now)
         year += 2000 if year < 100 else 0
-        start = _date(year, int(m["m"]), int(m["d"]))
+        start = _date(year, month, day)
         return None if start is None else _span(start, "day")
 
     def day_month(m: re.Match[str], now: datetime) -> tuple[datetime, datetime] | None:
@@ -251,9 +291,14 @@ def _rules() -> list[tuple[re.Pattern[str], object]]:
         return _span(this, unit)
 
     def weekend(m: re.Match[str], now: datetime) -> tuple[datetime, datetime]:
-        saturday = _unit_start(now, "week") + timedelta(days=5)
-        if m["which"].lower() in ("last", "past", "previous") or saturday > now:
-            saturday -= timedelta(days=7) if m["which"].lower() != "this" else timedelta(0)
+        saturday = _unit_start(now, "week") + timedelta(days=5)  # this week's
+        which = m["which"].lower()
+        if which in ("last", "past", "previous"):
+            saturday -= timedelta(days=7)
+        elif which == "next":
+            saturday += timedelta(days=7)
+        elif which != "this" and saturday > now:  # "over the weekend": the latest begun
+            saturday -= timedelta(days=7)
         return saturday, saturday + timedelta(days=2)
 
     def weekday(m: re.Match[str], now: datetime) -> tuple[datetime, datetime]:
@@ -262,6 +307,8 @@ def _rules() -> list[tuple[re.Pattern[str], object]]:
         qualifier = (m["q"] or "").lower()
         if back == 0 and qualifier in ("last", "past", "previous"):
             back = 7
+        if qualifier == "this":  # the one in the current (Monday-first) week
+            back = _day(now).weekday() - target
         if qualifier == "next":
             back = -((target - _day(now).weekday()) % 7 or 7)
         return _span(_day(now) - timedelta(days=back), "day")
@@ -270,14 +317,14 @@ def _rules() -> list[tuple[re.Pattern[str], object]]:
         return _day(now) - timedelta(days=14), _day(now) + timedelta(days=1)
 
     return [
-        (r(r"(?P<y>\d{4})-(?P<m>\d{1,2})-(?P<d>\d{1,2})"), iso),
+        (r(r"(?P<y>\d{4})(?P<sep>[-/])(?P<m>\d{1,2})(?P=sep)(?P<d>\d{1,2})"), iso),
         (r(r"(?P<m>\d{1,2})/(?P<d>\d{1,2})(?:/(?P<y>\d{2,4}))?"), slash),
         (
             r(rf"(?P<d>\d{{1,2}}){_ORD}(?: of)? (?P<mon>{_MONTH_RE})\.?,?(?: (?P<y>\d{{4}}))?"),
             day_month,
         ),
         (r(rf"(?P<mon>{_MONTH_RE})\.? (?P<d>\d{{1,2}}){_ORD}(?:,? (?P<y>\d{{4}}))?"), day_month),
-        (r(rf"(?P<mon>{_MONTH_RE}),? (?P<y>\d{{4}})"), month_year),
+        (r(rf"(?P<mon>{_MONTH_RE})\.?(?:,| of)? (?P<y>\d{{4}})"), month_year),
         (
             r(
                 r"the day before yesterday|day before yesterday|earlier today|this morning|"
@@ -293,12 +340,31 @@ def _rules() -> list[tuple[re.Pattern[str], object]]:
             ),
             within,
         ),
-        (r(rf"(?:the )?(?:last|past) (?P<n>{_NUMBER_RE}) (?P<unit>{_UNIT_RE})"), within),
-        (r(r"(?P<which>last|past|previous|this|next) weekend"), weekend),
-        (r(r"(?P<which>last|previous|this|next) (?P<unit>week|month|year)"), relative_unit),
-        (r(rf"(?:(?P<q>last|past|previous|this|next) |on )?(?P<wd>{_WEEKDAY_RE})"), weekday),
         (
-            r(rf"(?:(?P<q>last|this|next) |{_AFTER_PREPOSITION})(?P<mon>{_MONTH_RE})(?!\.?,? ?\d)"),
+            # "the last 3 days", "past 3 days", "the past week": rolling, like "in the ...";
+            # a bare "last week" is the calendar week (below).
+            r(
+                rf"(?:(?:the )?(?:last|past) (?P<n>{_NUMBER_RE}) |the (?:last|past) |past )"
+                rf"(?P<unit>{_UNIT_RE})"
+            ),
+            within,
+        ),
+        (r(r"(?P<which>last|past|previous|this|next|over the|during the) weekend"), weekend),
+        (r(r"(?P<which>last|previous|this|next) (?P<unit>week|month|year)"), relative_unit),
+        (
+            r(
+                rf"(?:(?P<q>last|past|previous|this|next) |on )?"
+                rf"(?P<wd>{_WEEKDAY_RE}|{_AFTER_QUALIFIER}(?:{_WEEKDAY_ABBR_RE}))"
+                rf"(?!{_DATE_AHEAD})"
+            ),
+            weekday,
+        ),
+        (
+            # "this may" in lowercase is the verb ("this may take a while").
+            r(
+                rf"(?:(?P<q>last|this|next) (?!(?<=this )(?-i:may)\b)|{_AFTER_PREPOSITION})"
+                rf"(?P<mon>{_MONTH_RE})(?!\.?(?:,| of)? ?\d)"
+            ),
             month_only,
         ),
         (r(rf"{_AFTER_PREPOSITION}(?P<y>(?:19|20)\d{{2}})"), year_only),
@@ -307,13 +373,15 @@ def _rules() -> list[tuple[re.Pattern[str], object]]:
 
 
 _RULES = _rules()
-_OPEN_START = re.compile(r"\b(?:since|after|from)\s+$", re.IGNORECASE)
+_OPEN_START = re.compile(r"\b(?:since|from)\s+$", re.IGNORECASE)
+_AFTER = re.compile(r"\bafter\s+$", re.IGNORECASE)
 _OPEN_END = re.compile(r"\b(?:before|until|till|prior to)\s+$", re.IGNORECASE)
 
 
 def resolve_time(query: str, now: datetime) -> TimeRange | None:
     """The first time expression in ``query`` as a UTC range, or None."""
     now = now.astimezone(UTC) if now.tzinfo else now.replace(tzinfo=UTC)
+    query = " ".join(query.split())  # the patterns expect single spaces
     best: tuple[int, TimeRange] | None = None
     for pattern, resolve in _RULES:
         match = pattern.search(query)
@@ -327,7 +395,9 @@ def resolve_time(query: str, now: datetime) -> TimeRange | None:
             continue
         start, end = span
         before = query[: match.start()]
-        if _OPEN_START.search(before):
+        if _AFTER.search(before):  # after the whole span: "after May" starts in June
+            start, end = end, None
+        elif _OPEN_START.search(before):
             end = None
         elif _OPEN_END.search(before):
             start, end = None, start
@@ -348,19 +418,30 @@ _TEMPORAL = re.compile(
 )
 
 
+def _bare(word: str) -> str:
+    """``"Alice's"`` -> ``"alice"``: a word without its possessive, for list look-ups."""
+    return word.lower().removesuffix("'s").removesuffix("’s").strip("'’")
+
+
 def entities(query: str) -> list[str]:
     """Names in the query: capitalised runs (not sentence starters) and quoted phrases."""
     found: list[str] = [m.group(1).strip() for m in _QUOTED.finditer(query)]
     for match in _ENTITY.finditer(query):
-        parts = [p for p in match.group(0).split() if p.lower().strip("'’s") not in _NOT_ENTITIES]
-        name = " ".join(parts).removesuffix("'s").removesuffix("’s")
+        parts = [p for p in match.group(0).split() if _bare(p) not in _NOT_ENTITIES]
+        while parts and _bare(parts[0]) in _OPENERS:
+            parts.pop(0)
+        name = " ".join(parts)
+        name = name.removesuffix("'s").removesuffix("’s").rstrip("'’")
         if name and name.lower() not in _NOT_ENTITIES and len(name) > 1:
             found.append(name)
     return list(dict.fromkeys(found))
 
 
+_POLITE = re.compile(r"^\s*(?:please|pls|kindly)\b[,!.]?\s*", re.IGNORECASE)
+
+
 def intent_of(query: str) -> Intent:
-    stripped = query.strip()
+    stripped = _POLITE.sub("", query).strip()
     first = stripped.split(maxsplit=1)[0].lower().strip(",.!?:") if stripped else ""
     if _RECALL.search(stripped):
         return Intent.RECALL

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -20,13 +20,15 @@ from maia.retrieval.analyzer import QueryAnalysis
 from maia.retrieval.embed.base import Embedder, Vectors
 from maia.retrieval.fusion import Candidate, FusionMode, Scored, fuse
 from maia.retrieval.graph import proximity
-from maia.retrieval.index.vectors import Scope, VectorIndex
+from maia.retrieval.index.vectors import Scope, Vector, VectorIndex
 from maia.retrieval.text import STOP_WORDS, keywords, split_attribution, words
 from maia.store.base import StoreReader, VectorRow
 
 log = logging.getLogger(__name__)
 
 INDEX_FILE = "vectors.usearch"
+SEEDS = 10  # how many of the best candidates lend signals to their neighbours
+CONTEXT_RADIUS = 2  # memories written this close to a seed (same namespace) are context
 
 
 def embedding_text(content: str) -> str:
@@ -163,59 +165,86 @@ class RetrievalEngine:
         memories = {hit.seq: hit.memory for hit in text_hits}
         missing = [seq for seq in vector_hits if seq not in memories]
         memories.update(reader.memories_by_seq(plan.tenant, missing, flt))
-        if not memories:
-            return []
         bm25 = {hit.seq: hit.bm25 for hit in text_hits}
-        vectors = self.index.vectors(memories)
-        similarity = {
-            seq: float(vectors[seq] @ query_vector) if seq in vectors else None for seq in memories
-        }
-        memories = {
-            seq: memory
-            for seq, memory in memories.items()
-            if seq in bm25 or (similarity[seq] or 0.0) >= plan.min_similarity
-        }
-        if not memories:
+        pool = _Pool(plan, query_vector, self.index, bm25)
+        pool.add(memories, keep=lambda seq, sim: seq in bm25 or (sim or 0.0) >= plan.min_similarity)
+        if not pool.candidates:
             return []
-        now = plan.now or max(m.created_at for m in memories.values())
-        candidates = [
-            Candidate(
-                key=seq,
-                vector=similarity[seq],
-                text=bm25.get(seq),
-                age_days=(now - memory.created_at).total_seconds() / 86400,
-                access_count=memory.access_count,
-                confidence=memory.confidence,
-                entity=_entity_match(plan.analysis, memory),
-                time=_in_time(plan.analysis, memory),
-            )
-            for seq, memory in memories.items()
-        ]
-        self._add_graph_proximity(reader, plan, candidates, memories)
-        scored: list[Scored] = fuse(candidates, plan.weights, mode=plan.mode)
-        return [Ranked(memories[s.key], s.score, s.signals) for s in scored[: plan.limit]]
+        self._expand(reader, plan, flt, pool)
+        scored: list[Scored] = fuse(pool.candidates, plan.weights, mode=plan.mode)
+        return [Ranked(pool.memories[s.key], s.score, s.signals) for s in scored[: plan.limit]]
 
-    def _add_graph_proximity(
-        self,
-        reader: StoreReader,
-        plan: SearchPlan,
-        candidates: list[Candidate],
-        memories: dict[int, Memory],
+    def _expand(
+        self, reader: StoreReader, plan: SearchPlan, flt: MemoryFilter, pool: _Pool
     ) -> None:
-        """Candidates related to strong candidates gain the ``graph`` signal."""
-        if plan.weights.get("graph", 0) <= 0:
+        """Signals that depend on the best candidates: relations to them (``graph``) and
+        being written right before or after them in the same namespace (``context``)."""
+        graph, context = plan.weights.get("graph", 0.0), plan.weights.get("context", 0.0)
+        if graph <= 0 and context <= 0:
             return
-        preliminary = fuse(candidates, {**plan.weights, "graph": 0.0}, mode=plan.mode)
-        seeds = {memories[s.key].id: s.score for s in preliminary[:10]}
-        edges = reader.edges(
-            plan.tenant,
-            list(seeds),
-            types=[t for t in RelationType if t is not RelationType.SUPERSEDES],
-            direction="both",
-        )
-        boosts = proximity(seeds, edges)
-        for candidate in candidates:
-            candidate.graph = boosts.get(memories[candidate.key].id, 0.0)
+        preliminary = fuse(pool.candidates, {**plan.weights, "graph": 0.0, "context": 0.0})
+        seeds = {s.key: s.score for s in preliminary[:SEEDS]}
+        if graph > 0:
+            by_id = {pool.memories[key].id: score for key, score in seeds.items()}
+            edges = reader.edges(
+                plan.tenant,
+                list(by_id),
+                types=[t for t in RelationType if t is not RelationType.SUPERSEDES],
+                direction="both",
+            )
+            boosts = proximity(by_id, edges)
+            for candidate in pool.candidates:
+                candidate.graph = boosts.get(pool.memories[candidate.key].id, 0.0)
+        if context > 0:
+            near: dict[int, float] = {}
+            for seed, found in reader.neighbors(plan.tenant, list(seeds), CONTEXT_RADIUS).items():
+                for seq, distance in found:
+                    near[seq] = max(near.get(seq, 0.0), seeds[seed] / (2 ** (distance - 1)))
+            new = [seq for seq in near if seq not in pool.memories]
+            pool.add(reader.memories_by_seq(plan.tenant, new, flt), keep=lambda seq, sim: True)
+            for candidate in pool.candidates:
+                candidate.context = near.get(candidate.key, 0.0)
+
+
+class _Pool:
+    """The candidates of one search, with the memory each stands for."""
+
+    def __init__(
+        self,
+        plan: SearchPlan,
+        query_vector: Vector,
+        index: VectorIndex,
+        bm25: dict[int, float],
+    ) -> None:
+        self.plan = plan
+        self.query_vector = query_vector
+        self.index = index
+        self.bm25 = bm25
+        self.memories: dict[int, Memory] = {}
+        self.candidates: list[Candidate] = []
+
+    def add(self, memories: dict[int, Memory], keep: Callable[[int, float | None], bool]) -> None:
+        vectors = self.index.vectors(memories)
+        if not memories:
+            return
+        now = self.plan.now or max(m.created_at for m in memories.values())
+        for seq, memory in memories.items():
+            similarity = float(vectors[seq] @ self.query_vector) if seq in vectors else None
+            if seq in self.memories or not keep(seq, similarity):
+                continue
+            self.memories[seq] = memory
+            self.candidates.append(
+                Candidate(
+                    key=seq,
+                    vector=similarity,
+                    text=self.bm25.get(seq),
+                    age_days=(now - memory.created_at).total_seconds() / 86400,
+                    access_count=memory.access_count,
+                    confidence=memory.confidence,
+                    entity=_entity_match(self.plan.analysis, memory),
+                    time=_in_time(self.plan.analysis, memory),
+                )
+            )
 
 
 def _narrows_beyond_namespace(flt: MemoryFilter) -> bool:

@@ -9,11 +9,14 @@ its ``custom_scoring`` config.
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-SIGNALS = ("vector", "text", "recency", "frequency", "confidence", "graph", "entity", "time")
+from maia.models.namespace import SCORING_SIGNALS
+
+SIGNALS = SCORING_SIGNALS
 
 DEFAULT_WEIGHTS: Mapping[str, float] = {
     "vector": 0.5,
@@ -24,6 +27,7 @@ DEFAULT_WEIGHTS: Mapping[str, float] = {
     "graph": 0.05,
     "entity": 0.1,
     "time": 0.15,
+    "context": 0.1,
 }
 DEFAULT_HALF_LIFE_DAYS = 30.0
 RRF_K = 60.0
@@ -47,6 +51,7 @@ class Candidate:
     graph: float = 0.0  # proximity to strong candidates through relations, 0..1
     entity: float = 0.0  # share of the query's entities the memory mentions, 0..1
     time: float = 0.0  # 1 when inside the query's time range
+    context: float = 0.0  # written next to a strong candidate (same namespace), 0..1
     signals: dict[str, float] = field(default_factory=dict)
 
 
@@ -94,6 +99,7 @@ def normalise(
             "graph": min(max(c.graph, 0.0), 1.0),
             "entity": min(max(c.entity, 0.0), 1.0),
             "time": min(max(c.time, 0.0), 1.0),
+            "context": min(max(c.context, 0.0), 1.0),
         }
 
 
@@ -120,17 +126,22 @@ def fuse(
         scores = _rrf(candidates, active)
     else:
         scores = [sum(w * c.signals[n] for n, w in active.items()) / total for c in candidates]
-    ranked = sorted(zip(candidates, scores, strict=True), key=lambda p: (-p[1], p[0].key))
-    return [Scored(c.key, round(min(max(s, 0.0), 1.0), 6), c.signals) for c, s in ranked]
+    # Rounded before sorting, so equal reported scores are ordered by key.
+    rounded = [round(min(max(s, 0.0), 1.0), 6) for s in scores]
+    ranked = sorted(zip(candidates, rounded, strict=True), key=lambda p: (-p[1], p[0].key))
+    return [Scored(c.key, s, c.signals) for c, s in ranked]
 
 
 def _rrf(candidates: Sequence[Candidate], weights: Mapping[str, float]) -> list[float]:
     """Weighted reciprocal-rank fusion, scaled so a candidate first everywhere scores 1."""
     scores = [0.0] * len(candidates)
     for name, weight in weights.items():
-        order = sorted(range(len(candidates)), key=lambda i: -candidates[i].signals[name])
-        for rank, i in enumerate(order):
-            if candidates[i].signals[name] > 0:
+        # Tied values share a rank (how many are strictly better), so the input order
+        # of equal candidates does not change their scores.
+        descending = sorted(-c.signals[name] for c in candidates)
+        for i, c in enumerate(candidates):
+            if c.signals[name] > 0:
+                rank = bisect_left(descending, -c.signals[name])
                 scores[i] += weight / (RRF_K + rank + 1)
     best = sum(weights.values()) / (RRF_K + 1)
     return [s / best for s in scores]

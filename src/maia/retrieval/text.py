@@ -33,7 +33,8 @@ _QUOTES = '"“”'
 _NOT_SPEAKERS = frozenset(
     """
     i note notes important remember reminder todo update re fwd fw q a summary warning
-    tip ps edit fact facts answer question example step
+    tip ps edit fact facts answer question example step time date subject topic title
+    location status
     """.split()
 )
 

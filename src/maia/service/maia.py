@@ -36,6 +36,14 @@ def build_engine(settings: Settings, index_path: Path | None) -> RetrievalEngine
     return RetrievalEngine(embedder, index, index_path)
 
 
+def _close_embedder(engine: RetrievalEngine) -> None:
+    """Releases what the embedder holds (the HTTP client's connections of a remote one;
+    each instance builds its own, while the local model is shared and has nothing to close)."""
+    close = getattr(engine.embedder, "close", None)
+    if callable(close):
+        close()
+
+
 class Maia(AdminOps):
     """Memories, namespaces, search and stats for one tenant over one store.
 
@@ -81,6 +89,7 @@ class Maia(AdminOps):
                 )
             settings = settings.model_copy(update={"data_dir": Path(text).expanduser()})
         store = SQLiteStore.in_dir(settings.data_dir, synchronous=settings.sqlite_synchronous)
+        engine: RetrievalEngine | None = None
         try:
             engine = build_engine(settings, settings.data_dir / INDEX_FILE)
             with store.read() as tx:
@@ -88,6 +97,8 @@ class Maia(AdminOps):
             maia = cls(store, settings, engine, clock=clock)
             maia.ensure_default_namespace()
         except BaseException:
+            if engine is not None:
+                _close_embedder(engine)
             store.close()
             raise
         return maia
@@ -123,6 +134,7 @@ class Maia(AdminOps):
                 self._engine.save(tx)
         except Exception:  # the index is derived data: a failed save means a rebuild
             log.exception("could not save the vector index")
+        _close_embedder(self._engine)
         self._store.close()
 
     def __enter__(self) -> Maia:

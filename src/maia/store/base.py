@@ -63,6 +63,13 @@ class StoreReader(Protocol):
         """The memories with these keys that also match ``flt``."""
         ...
 
+    def neighbors(
+        self, tenant: str, seqs: Sequence[int], radius: int
+    ) -> dict[int, list[tuple[int, int]]]:
+        """For each key, the memories written just before and after it in the same
+        namespace (by created_at, then key): ``(key, distance)`` with distance 1..radius."""
+        ...
+
     def seqs_matching(self, tenant: str, flt: MemoryFilter) -> set[int]:
         """Keys of every memory matching ``flt`` (for filtered vector search)."""
         ...

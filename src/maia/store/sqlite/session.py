@@ -183,6 +183,29 @@ class SQLiteSession:
             found.update((row[0], _memory(row)) for row in rows)
         return found
 
+    def neighbors(
+        self, tenant: str, seqs: Sequence[int], radius: int
+    ) -> dict[int, list[tuple[int, int]]]:
+        found: dict[int, list[tuple[int, int]]] = {}
+        for seq in seqs:
+            row = self._conn.execute(
+                "SELECT namespace, created_at FROM memories WHERE seq = ? AND tenant_id = ?",
+                (seq, tenant),
+            ).fetchone()
+            if row is None:
+                continue
+            near: list[tuple[int, int]] = []
+            for comparison, order in (("<", "DESC"), (">", "ASC")):
+                rows = self._conn.execute(
+                    "SELECT seq FROM memories WHERE tenant_id = ? AND namespace = ? "
+                    f"AND (created_at, seq) {comparison} (?, ?) "
+                    f"ORDER BY created_at {order}, seq {order} LIMIT ?",
+                    (tenant, row[0], row[1], seq, radius),
+                )
+                near.extend((r[0], distance) for distance, r in enumerate(rows, start=1))
+            found[seq] = near
+        return found
+
     def seqs_matching(self, tenant: str, flt: MemoryFilter) -> set[int]:
         where, params = self._where(tenant, flt)
         rows = self._conn.execute(f"SELECT m.seq FROM memories m WHERE {where}", params)
