@@ -207,9 +207,15 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
         proc.wait()
 
 
+@dataclass(frozen=True)
+class Server:
+    base_url: str
+    pid: int
+
+
 @contextlib.contextmanager
-def maia_server(settings: dict[str, str]) -> Iterator[str]:
-    """Runs ``maia serve`` for the block and yields its base URL; always stops it."""
+def maia_server(settings: dict[str, str]) -> Iterator[Server]:
+    """Runs ``maia serve`` for the block and yields it; always stops it."""
     with tempfile.TemporaryDirectory(prefix="maia-bench-") as tmp:
         data_dir, log_path, port = Path(tmp) / "data", Path(tmp) / "server.log", free_port()
         command = [sys.executable, "-m", "maia", "serve", "--host", "127.0.0.1"]
@@ -222,7 +228,7 @@ def maia_server(settings: dict[str, str]) -> Iterator[str]:
         try:
             base_url = f"http://127.0.0.1:{port}"
             wait_for_health(base_url, proc, log_path)
-            yield base_url
+            yield Server(base_url, proc.pid)
         finally:
             stop(proc)
 
@@ -417,6 +423,40 @@ def fsync_ms(samples: int = 200) -> float:
     return round(percentile(sorted(costs), 50) * 1000, 3)
 
 
+@dataclass(frozen=True)
+class CpuSnapshot:
+    wall: float
+    machine: float  # busy CPU seconds of the whole machine (steal included)
+    ours: float  # this process and the server
+
+
+def cpu_snapshot(server_pid: int) -> CpuSnapshot | None:
+    """CPU seconds so far, from /proc (Linux); ``None`` elsewhere."""
+    try:
+        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]
+        stat = Path(f"/proc/{server_pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    tick = os.sysconf("SC_CLK_TCK")
+    user, nice, system, _idle, _iowait, irq, softirq, steal = map(int, fields)
+    own = os.times()
+    return CpuSnapshot(
+        wall=time.monotonic(),
+        machine=(user + nice + system + irq + softirq + steal) / tick,
+        ours=own.user + own.system + (int(stat[11]) + int(stat[12])) / tick,
+    )
+
+
+def other_cpu_pct(before: CpuSnapshot | None, after: CpuSnapshot | None) -> float | None:
+    """Share of the machine's CPUs that other processes used during the run: a result
+    taken while this is more than a few percent is not comparable with a quiet run."""
+    if before is None or after is None:
+        return None
+    other = (after.machine - before.machine) - (after.ours - before.ours)
+    capacity = (after.wall - before.wall) * (os.cpu_count() or 1)
+    return round(max(other, 0.0) / capacity * 100, 1)
+
+
 def revision() -> str:
     """The source tree's commit (``-dirty`` with uncommitted changes), if it is a git tree."""
     try:
@@ -437,7 +477,6 @@ def environment(args: argparse.Namespace) -> dict[str, Any]:
         "date": datetime.now(UTC).date().isoformat(),
         "machine": f"{cpu_model()}, {os.cpu_count()} cores",
         "fsync_p50_ms": fsync_ms(),
-        "load_before": round(os.getloadavg()[0], 2),
         "python": platform.python_version(),
         "maia": importlib.metadata.version("maia"),
         "revision": revision(),
@@ -454,9 +493,10 @@ def environment(args: argparse.Namespace) -> dict[str, Any]:
 def header(env: dict[str, Any]) -> str:
     settings = ", ".join(f"{k}={v}" for k, v in env["settings"].items())
     server = " ".join(f"{k}={v}" for k, v in env["server_env"].items())
+    other = env.get("other_cpu_pct")
     return (
-        f"{env['date']} · {env['machine']} (fsync {env['fsync_p50_ms']} ms, "
-        f"load {env['load_before']}) · "
+        f"{env['date']} · {env['machine']} (fsync {env['fsync_p50_ms']} ms"
+        f"{'' if other is None else f', other processes {other}% CPU'}) · "
         f"Python {env['python']} · MAIA {env['maia']} ({env['revision']}) · "
         f"{settings} · server: {server}"
     )
@@ -533,8 +573,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     env = environment(args)
     err.print(f"MAIA CRUD benchmark: {header(env)}")
     try:
-        with maia_server(server_settings(args)) as base_url:
-            rows = run_benchmark(base_url, args)
+        with maia_server(server_settings(args)) as server:
+            before = cpu_snapshot(server.pid)
+            rows = run_benchmark(server.base_url, args)
+            env["other_cpu_pct"] = other_cpu_pct(before, cpu_snapshot(server.pid))
     except KeyboardInterrupt:
         err.print("interrupted; server stopped")
         return 130

@@ -111,6 +111,8 @@ class Settings(BaseSettings):
     hnsw_expansion_add: int = Field(128, ge=8, le=4096)
     hnsw_expansion_search: int = Field(128, ge=8, le=4096)
     recency_half_life_days: float = Field(30.0, gt=0)
+    token_encoding: Literal["cl100k_base"] = "cl100k_base"  # noqa: S105 - not a secret
+    context_candidates: int = Field(50, ge=1, le=1000)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["console", "json"] = "console"
 

@@ -233,6 +233,7 @@ NO_TIME = [
     "may I ask something",
     "we bought 2 dogs and a cat",
     "the 99/99 split",
+    "the Berlin 2023 trip",  # "…in 2023" only after the word "in"
     "2023-13-45",
 ]
 

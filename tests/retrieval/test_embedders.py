@@ -39,10 +39,6 @@ def fresh_model_files() -> Iterator[None]:
     minilm.model_files.cache_clear()
 
 
-def cosine(a: np.ndarray[Any, Any], b: np.ndarray[Any, Any]) -> float:
-    return float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
-
-
 def test_local_model_files_match_their_pinned_hashes(fresh_model_files: None) -> None:
     model, tokenizer = minilm.model_files()
     assert minilm._sha256(model) == minilm.MODEL_SHA256

@@ -13,7 +13,7 @@ from maia.models import Edge, RelationType
 from maia.retrieval.graph import Reached, proximity, traverse
 
 CREATED = datetime(2025, 1, 1, tzinfo=UTC)
-quick = settings(max_examples=80, deadline=None)
+quick = settings(max_examples=50, deadline=None)
 
 
 def edge(source: str, target: str, weight: float = 1.0) -> Edge:

@@ -3,6 +3,7 @@ threads, and persistence (checksum, generation, model), down to the façade's fi
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import threading
@@ -212,6 +213,7 @@ def test_concurrent_adds_and_searches() -> None:
     # Crosses from exact to HNSW searches while the threads run.
     index = VectorIndex(DIM, exact_limit=200)
     errors: list[BaseException] = []
+    searches: list[int] = []
     done = threading.Event()
 
     def write(w: int) -> None:
@@ -238,6 +240,7 @@ def test_concurrent_adds_and_searches() -> None:
                 index.search(query, Scope("t", ("ns1",)), 5)
                 index.vectors(range(1, 50))
                 i += 1
+            searches.append(i)
         except BaseException as exc:
             errors.append(exc)
 
@@ -251,9 +254,11 @@ def test_concurrent_adds_and_searches() -> None:
     for thread in readers:
         thread.join(timeout=60)
     assert errors == []
+    assert len(searches) == len(readers)
+    assert sum(searches) > 0
     assert len(index) == writers * per_writer
     for key in (1, 301, 1200):
-        assert index.search(vectors[key - 1], Scope("t"), 1)[0][0] == key
+        assert index.search(vectors[key - 1], Scope("t"), 10)[0][0] == key
 
 
 # -- persistence ---------------------------------------------------------------------------
@@ -332,7 +337,7 @@ def test_damaged_or_stale_files_mean_rebuild(
     attach: dict[str, Any],
     message: str,
 ) -> None:
-    path, vectors, original = saved
+    path, vectors, _ = saved
     sidecar = path.with_suffix(".json")
     rows = vectors
     if damage == "flip":
@@ -341,8 +346,6 @@ def test_damaged_or_stale_files_mean_rebuild(
         rows = vectors[:-1]
     elif damage in ("garbage-with-checksum", "truncated-with-checksum"):
         # The checksum agrees, the content does not: usearch itself must refuse it.
-        import hashlib
-
         data = path.read_bytes()
         data = b"not an index" * 100 if damage.startswith("garbage") else data[: len(data) // 2]
         path.write_bytes(data)
@@ -357,13 +360,14 @@ def test_damaged_or_stale_files_mean_rebuild(
     with caplog.at_level(logging.WARNING, logger="maia.retrieval.index.vectors"):
         assert index.attach_hnsw(path, **arguments) is False
     assert message in caplog.text
-    # The index still works: rebuilt from its exact rows, it gives the same answers.
+    # The index still works: rebuilt from its exact rows, it finds the nearest vectors.
+    # (A rebuilt graph is another graph: compare with the truth, not the old graph.)
     index.rebuild_hnsw()
-    if damage != "fewer-rows":
-        for query in unit(np.random.default_rng(11), 10):
-            assert keys(index.search(query, Scope("t"), 5)) == keys(
-                original.search(query, Scope("t"), 5)
-            )
+    for query in unit(np.random.default_rng(11), 10):
+        truth = brute_force(rows, query, 5)
+        found = keys(index.search(query, Scope("t"), 5))
+        assert found[0] == truth[0]
+        assert len(set(found) & set(truth)) >= 4
 
 
 def test_saved_graph_after_removals_and_reuse_of_a_key(tmp_path: Path) -> None:

@@ -16,7 +16,15 @@ from maia.api.errors import install_error_handlers
 from maia.api.guards import ApiKeyMiddleware, RateLimitMiddleware
 from maia.api.metrics import HttpMetrics, MetricsMiddleware, StoreCollector
 from maia.api.middleware import RequestContextMiddleware
-from maia.api.routes import health, inference, memories, namespaces, relations, stats
+from maia.api.routes import (
+    context,
+    health,
+    inference,
+    memories,
+    namespaces,
+    relations,
+    stats,
+)
 from maia.service import Maia
 
 log = logging.getLogger(__name__)
@@ -67,7 +75,7 @@ def create_app(maia: Maia) -> FastAPI:
     app.state.metrics = metrics
 
     install_error_handlers(app)
-    for module in (health, memories, relations, namespaces, stats, inference):
+    for module in (health, memories, relations, namespaces, context, stats, inference):
         app.include_router(module.router)
 
     # Added innermost first: a request meets RequestContext, Metrics, RateLimit, ApiKey.

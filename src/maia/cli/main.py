@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import ipaddress
+import json
 import sys
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
 
 from maia._version import __version__
+from maia.cli import remote
 from maia.errors import InvalidInput, MaiaError
 
 app = typer.Typer(
@@ -120,6 +122,78 @@ def reindex(
         task = progress.add_task("re-embedding", total=None)
         done = maia.reindex(lambda n, total: progress.update(task, completed=n, total=total))
     typer.echo(f"re-embedded {done} memories with {maia.engine.embedder.model_id}")
+
+
+@app.command("context")
+def context_command(
+    query: Annotated[str, typer.Argument(help="What the context is for")],
+    namespace: Annotated[str, typer.Option("--namespace", "-n")] = "default",
+    token_budget: Annotated[int, typer.Option("--token-budget", "-b")] = 4000,
+    system: Annotated[str | None, typer.Option("--system", help="System prompt")] = None,
+    scores: Annotated[bool, typer.Option("--scores", help="Prefix memories with scores")] = False,
+    min_score: Annotated[float, typer.Option("--min-score")] = 0.0,
+    output_format: Annotated[str, typer.Option("--format", help="text, markdown or xml")] = "text",
+    raw: Annotated[bool, typer.Option("--raw", "-r", help="Print only the context")] = False,
+    server: remote.ServerOption = None,
+    api_key: remote.ApiKeyOption = None,
+    as_json: remote.JsonOption = False,
+) -> None:
+    """Assemble the context for QUERY on a server (POST /v1/context)."""
+    body: dict[str, object] = {
+        "query": query,
+        "namespace": namespace,
+        "token_budget": token_budget,
+        "include_scores": scores,
+        "format": output_format,
+    }
+    if system:
+        body["system_prompt"] = system
+    if min_score > 0:
+        body["min_score"] = min_score
+    result = remote.request(
+        "POST", "/v1/context", server=server, api_key=api_key, action="get context", json=body
+    )
+    if as_json:
+        typer.echo(json.dumps(result, indent=2, ensure_ascii=False))
+    elif raw:
+        typer.echo(result["content"])
+    else:
+        show_context(query, result)
+
+
+def show_context(query: str, result: dict[str, Any]) -> None:
+    from rich.rule import Rule
+    from rich.table import Table
+
+    out = Console()
+    truncated = " (truncated)" if result["truncated"] else ""
+    out.print(f"Query: {query}", markup=False)
+    out.print(f"Tokens: {result['token_count']} / {result['token_budget']}{truncated}")
+    out.print(f"Query time: {result['query_time']}", markup=False)
+    stats = result["zone_stats"]
+    zones = Table(title="Zones")
+    for column in ("zone", "used", "budget"):
+        zones.add_column(column)
+    for zone in ("critical", "middle", "recency"):
+        zones.add_row(zone, str(stats[f"{zone}_used"]), str(stats[f"{zone}_budget"]))
+    out.print(zones)
+    memories = Table(title="Memories")
+    for column in ("#", "ID", "TYPE", "POSITION", "TOKENS", "SCORE", "CONTENT"):
+        memories.add_column(column)
+    for i, memory in enumerate(result["memories"], start=1):
+        memories.add_row(
+            str(i),
+            memory["id"][:8] + "...",
+            memory["type"],
+            memory["position"],
+            str(memory["token_count"]),
+            f"{memory.get('score', 0):.2f}",
+            memory["content"][:60],
+        )
+    out.print(memories)
+    out.print(Rule())
+    out.print(result["content"], markup=False, highlight=False)
+    out.print(Rule())
 
 
 bench_app = typer.Typer(help="Benchmarks.", no_args_is_help=True)

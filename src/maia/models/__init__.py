@@ -1,6 +1,13 @@
 """Pydantic models shared by every layer; they import nothing else of MAIA."""
 
 from maia.models.common import ZERO_TIME, ListResponse, Page, Stats, as_utc, utcnow
+from maia.models.context import (
+    ContextMemory,
+    ContextRequest,
+    ContextResponse,
+    ZoneStats,
+    go_duration,
+)
 from maia.models.memory import (
     Edge,
     Memory,
@@ -26,6 +33,9 @@ from maia.models.search import SearchRequest
 
 __all__ = [
     "ZERO_TIME",
+    "ContextMemory",
+    "ContextRequest",
+    "ContextResponse",
     "Edge",
     "ListResponse",
     "Memory",
@@ -46,7 +56,9 @@ __all__ = [
     "SearchRequest",
     "SearchResult",
     "Stats",
+    "ZoneStats",
     "as_utc",
+    "go_duration",
     "parent_name",
     "utcnow",
 ]

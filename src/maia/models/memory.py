@@ -122,10 +122,13 @@ class Memory(BaseModel):
     confidence: float = 1.0
     source: MemorySource = MemorySource.USER
     relations: list[Relation] = Field(default_factory=list)
+    # Tokens of ``content`` (counted at write time); internal, never on the wire.
+    token_count: int | None = Field(default=None, exclude=True)
 
     @model_serializer(mode="wrap")
     def _omit_empty(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
         data: dict[str, Any] = handler(self)
+        data.pop("token_count", None)
         for key in _OMITTED_WHEN_EMPTY:
             if not data.get(key):
                 data.pop(key, None)

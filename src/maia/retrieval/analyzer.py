@@ -98,7 +98,7 @@ _WEEKDAY_ABBR_RE = "|".join(
 )
 _AFTER_QUALIFIER = (
     "(?:"
-    + "|".join(f"(?<={word} )" for word in ("last", "past", "previous", "this", "next", "on"))
+    + "|".join(f"(?<=\\b{word} )" for word in ("last", "past", "previous", "this", "next", "on"))
     + ")"
 )
 _NUMBER_RE = r"\d+|" + "|".join(sorted(NUMBERS, key=len, reverse=True))
@@ -110,14 +110,15 @@ _DATE_AHEAD = (
     rf"|(?:{_MONTH_RE})\.? \d|\d{{1,4}}[-/]\d)"
 )
 # Matches right after a preposition without consuming it, so "before"/"since" stay
-# visible to the open-range check.
+# visible to the open-range check. The word must start there too ("Berlin 2023" is no
+# "in 2023").
 _AFTER_PREPOSITION = (
     "(?:"
     + "|".join(
-        f"(?<={word} )"
+        f"(?<=\\b{word} )"
         for word in ("in", "during", "since", "before", "after", "until", "till", "from")
     )
-    + "|(?<=prior to )"
+    + "|(?<=\\bprior to )"
     + ")"
 )
 

@@ -22,6 +22,7 @@ from maia.retrieval.fusion import Candidate, FusionMode, Scored, fuse
 from maia.retrieval.graph import proximity
 from maia.retrieval.index.vectors import Scope, Vector, VectorIndex
 from maia.retrieval.text import STOP_WORDS, keywords, split_attribution, words
+from maia.retrieval.tokens import TokenCounter
 from maia.store.base import StoreReader, VectorRow
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,7 @@ def query_embedding_text(analysis: QueryAnalysis, speakers: set[str]) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Ranked:
+    key: int
     memory: Memory
     score: float
     signals: dict[str, float] = field(default_factory=dict)
@@ -72,13 +74,21 @@ class SearchPlan:
     pool: int = 100
     # A memory no query word matches must be at least this similar to be a result.
     min_similarity: float = 0.2
+    half_life_days: float = 30.0
 
 
 class RetrievalEngine:
-    def __init__(self, embedder: Embedder, index: VectorIndex, index_path: Path | None) -> None:
+    def __init__(
+        self,
+        embedder: Embedder,
+        index: VectorIndex,
+        index_path: Path | None,
+        tokens: TokenCounter,
+    ) -> None:
         self.embedder = embedder
         self.index = index
         self.index_path = index_path
+        self.tokens = tokens
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -137,13 +147,17 @@ class RetrievalEngine:
 
     def search(self, reader: StoreReader, plan: SearchPlan) -> list[Ranked]:
         flt = plan.filter
-        if plan.time_filter and plan.analysis.time is not None:
-            flt = flt.model_copy(
+        period = plan.analysis.time
+        in_period = flt
+        if period is not None:
+            in_period = flt.model_copy(
                 update={
-                    "created_after": _later(flt.created_after, plan.analysis.time.start),
-                    "created_before": _earlier(flt.created_before, plan.analysis.time.end),
+                    "created_after": _later(flt.created_after, period.start),
+                    "created_before": _earlier(flt.created_before, period.end),
                 }
             )
+            if plan.time_filter:
+                flt = in_period
         text_query = " ".join(plan.analysis.keywords) or plan.query
         text_hits = reader.search_text(plan.tenant, text_query, flt, plan.pool)
         speakers = {
@@ -161,18 +175,39 @@ class RetrievalEngine:
             flt.include_descendants,
         )
         vector_hits = dict(self.index.search(query_vector, scope, plan.pool, allowed=allowed))
+        if period is not None and not plan.time_filter:
+            # The period the query names is evidence of its own: "what happened yesterday"
+            # shares no words with its answers and is barely similar to them.
+            seqs = np.array(sorted(reader.seqs_matching(plan.tenant, in_period)), dtype=np.int64)
+            for seq, score in self.index.search(query_vector, scope, plan.pool, allowed=seqs):
+                vector_hits.setdefault(seq, score)
 
         memories = {hit.seq: hit.memory for hit in text_hits}
         missing = [seq for seq in vector_hits if seq not in memories]
         memories.update(reader.memories_by_seq(plan.tenant, missing, flt))
         bm25 = {hit.seq: hit.bm25 for hit in text_hits}
         pool = _Pool(plan, query_vector, self.index, bm25)
-        pool.add(memories, keep=lambda seq, sim: seq in bm25 or (sim or 0.0) >= plan.min_similarity)
+        pool.add(
+            memories,
+            keep=lambda seq, sim: (
+                seq in bm25
+                or (sim or 0.0) >= plan.min_similarity
+                or _in_time(plan.analysis, memories[seq]) > 0
+            ),
+        )
         if not pool.candidates:
             return []
         self._expand(reader, plan, flt, pool)
-        scored: list[Scored] = fuse(pool.candidates, plan.weights, mode=plan.mode)
-        return [Ranked(pool.memories[s.key], s.score, s.signals) for s in scored[: plan.limit]]
+        scored: list[Scored] = fuse(
+            pool.candidates,
+            plan.weights,
+            mode=plan.mode,
+            half_life_days=plan.half_life_days,
+            vector_floor=plan.min_similarity,
+        )
+        return [
+            Ranked(s.key, pool.memories[s.key], s.score, s.signals) for s in scored[: plan.limit]
+        ]
 
     def _expand(
         self, reader: StoreReader, plan: SearchPlan, flt: MemoryFilter, pool: _Pool
@@ -182,7 +217,12 @@ class RetrievalEngine:
         graph, context = plan.weights.get("graph", 0.0), plan.weights.get("context", 0.0)
         if graph <= 0 and context <= 0:
             return
-        preliminary = fuse(pool.candidates, {**plan.weights, "graph": 0.0, "context": 0.0})
+        preliminary = fuse(
+            pool.candidates,
+            {**plan.weights, "graph": 0.0, "context": 0.0},
+            mode=plan.mode,
+            vector_floor=plan.min_similarity,
+        )
         seeds = {s.key: s.score for s in preliminary[:SEEDS]}
         if graph > 0:
             by_id = {pool.memories[key].id: score for key, score in seeds.items()}
@@ -201,7 +241,8 @@ class RetrievalEngine:
                 for seq, distance in found:
                     near[seq] = max(near.get(seq, 0.0), seeds[seed] / (2 ** (distance - 1)))
             new = [seq for seq in near if seq not in pool.memories]
-            pool.add(reader.memories_by_seq(plan.tenant, new, flt), keep=lambda seq, sim: True)
+            # Neighbours join only if relevant on their own (a word or enough similarity).
+            pool.add(reader.memories_by_seq(plan.tenant, new, flt), keep=pool.relevant)
             for candidate in pool.candidates:
                 candidate.context = near.get(candidate.key, 0.0)
 
@@ -222,6 +263,10 @@ class _Pool:
         self.bm25 = bm25
         self.memories: dict[int, Memory] = {}
         self.candidates: list[Candidate] = []
+
+    def relevant(self, seq: int, similarity: float | None) -> bool:
+        """A word of the query matches, or the meaning is close enough."""
+        return seq in self.bm25 or (similarity or 0.0) >= self.plan.min_similarity
 
     def add(self, memories: dict[int, Memory], keep: Callable[[int, float | None], bool]) -> None:
         vectors = self.index.vectors(memories)
@@ -267,18 +312,21 @@ def _earlier(a: datetime | None, b: datetime | None) -> datetime | None:
 
 
 def _entity_match(analysis: QueryAnalysis, memory: Memory) -> float:
-    """Share of the query's entities that the memory names (as speaker or in its words)."""
+    """How much the memory is about the query's entities: a memory *spoken by* one
+    (first-hand) counts fully, one that only mentions it counts half."""
     if not analysis.entities:
         return 0.0
     attribution = split_attribution(memory.content)
     speaker = (attribution.speaker or "").lower()
-    text_words = set(words(memory.content))
-    hits = 0
+    text_words = set(words(attribution.text))
+    total = 0.0
     for entity in analysis.entities:
         parts = words(entity)
-        if entity.lower() == speaker or (parts and all(p in text_words for p in parts)):
-            hits += 1
-    return hits / len(analysis.entities)
+        if entity.lower() == speaker:
+            total += 1.0
+        elif parts and all(p in text_words for p in parts):
+            total += 0.5
+    return total / len(analysis.entities)
 
 
 def _in_time(analysis: QueryAnalysis, memory: Memory) -> float:

@@ -25,9 +25,9 @@ DEFAULT_WEIGHTS: Mapping[str, float] = {
     "frequency": 0.02,
     "confidence": 0.03,
     "graph": 0.05,
-    "entity": 0.1,
+    "entity": 0.2,
     "time": 0.15,
-    "context": 0.1,
+    "context": 0.2,
 }
 DEFAULT_HALF_LIFE_DAYS = 30.0
 RRF_K = 60.0
@@ -71,22 +71,31 @@ def weights_for(custom: Mapping[str, float] | None) -> dict[str, float]:
     return weights
 
 
-def _min_max(values: Sequence[float | None]) -> list[float]:
+def _scaled(values: Sequence[float | None], floor: float) -> list[float]:
+    """Scales so the best value is 1 and ``floor`` (or anything below it) is 0.
+
+    Unlike min-max over the candidates, a fixed floor keeps a small candidate set from
+    stretching a tiny difference into the whole [0, 1] range."""
     present = [v for v in values if v is not None]
     if not present:
         return [0.0 for _ in values]
-    low, high = min(present), max(present)
-    if high - low < 1e-12:
-        return [0.0 if v is None else (1.0 if high > 0 else 0.0) for v in values]
-    return [0.0 if v is None else (v - low) / (high - low) for v in values]
+    high = max(present)
+    span = high - floor
+    if span <= 1e-12:
+        return [0.0 if v is None or v < high else 1.0 for v in values]
+    return [0.0 if v is None else min(max((v - floor) / span, 0.0), 1.0) for v in values]
 
 
 def normalise(
-    candidates: Sequence[Candidate], *, half_life_days: float = DEFAULT_HALF_LIFE_DAYS
+    candidates: Sequence[Candidate],
+    *,
+    half_life_days: float = DEFAULT_HALF_LIFE_DAYS,
+    vector_floor: float = 0.0,
 ) -> None:
-    """Fills each candidate's ``signals`` with values in [0, 1]."""
-    vector = _min_max([c.vector for c in candidates])
-    text = _min_max([c.text for c in candidates])
+    """Fills each candidate's ``signals`` with values in [0, 1]. BM25 is scaled by the best
+    one; similarity from ``vector_floor`` (an unrelated memory's similarity) to the best."""
+    vector = _scaled([c.vector for c in candidates], vector_floor)
+    text = _scaled([c.text for c in candidates], 0.0)
     most_used = max((c.access_count for c in candidates), default=0)
     decay = math.log(2) / max(half_life_days, 1e-9)
     for i, c in enumerate(candidates):
@@ -109,11 +118,12 @@ def fuse(
     *,
     mode: FusionMode = FusionMode.WEIGHTED,
     half_life_days: float = DEFAULT_HALF_LIFE_DAYS,
+    vector_floor: float = 0.0,
 ) -> list[Scored]:
     """Scores in [0, 1], best first (ties broken by key, so results are stable)."""
     if not candidates:
         return []
-    normalise(candidates, half_life_days=half_life_days)
+    normalise(candidates, half_life_days=half_life_days, vector_floor=vector_floor)
     active = {name: w for name, w in weights.items() if w > 0 and name in SIGNALS}
     if not active:
         active = {"vector": 1.0, "text": 1.0}
@@ -121,6 +131,10 @@ def fuse(
     active = {
         name: w for name, w in active.items() if any(c.signals[name] > 0 for c in candidates)
     } or active
+    # Only relative weights matter: scaled so the largest is 1, a tiny (subnormal) weight
+    # cannot underflow a divisor to zero, nor huge ones overflow the total.
+    peak = max(active.values())
+    active = {name: w / peak for name, w in active.items()}
     total = sum(active.values())
     if mode is FusionMode.RRF:
         scores = _rrf(candidates, active)

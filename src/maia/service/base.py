@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from maia.models import utcnow
 from maia.retrieval.engine import RetrievalEngine
+from maia.service.access import AccessRecorder
 from maia.settings import Settings
 from maia.store.base import Store
 
@@ -31,12 +32,18 @@ class ServiceBase:
         *,
         tenant: str = DEFAULT_TENANT,
         clock: Clock = utcnow,
+        access: AccessRecorder | None = None,
     ) -> None:
         self._store = store
         self._settings = settings
         self._engine = engine
         self._tenant = tenant
         self._clock = clock
+        self._access = access or AccessRecorder(self._touch_batch)
+
+    def _touch_batch(self, tenant: str, memory_ids: Sequence[str]) -> None:
+        with self._store.write() as tx:
+            tx.touch_memories(tenant, list(dict.fromkeys(memory_ids)), self._clock())
 
     @property
     def settings(self) -> Settings:

@@ -13,8 +13,10 @@ from maia.models import NamespaceConfig, NamespaceCreate, utcnow
 from maia.retrieval.embed.factory import embedder_from
 from maia.retrieval.engine import INDEX_FILE, RetrievalEngine
 from maia.retrieval.index.vectors import HnswParams, VectorIndex
-from maia.service.admin import AdminOps
+from maia.retrieval.tokens import token_counter
+from maia.service.access import AccessRecorder
 from maia.service.base import DEFAULT_TENANT, Clock
+from maia.service.context import ContextOps
 from maia.settings import Settings
 from maia.store.base import Store
 from maia.store.sqlite import SQLiteStore
@@ -33,7 +35,7 @@ def build_engine(settings: Settings, index_path: Path | None) -> RetrievalEngine
             expansion_search=settings.hnsw_expansion_search,
         ),
     )
-    return RetrievalEngine(embedder, index, index_path)
+    return RetrievalEngine(embedder, index, index_path, token_counter(settings.token_encoding))
 
 
 def _close_embedder(engine: RetrievalEngine) -> None:
@@ -44,7 +46,7 @@ def _close_embedder(engine: RetrievalEngine) -> None:
         close()
 
 
-class Maia(AdminOps):
+class Maia(ContextOps):
     """Memories, namespaces, search and stats for one tenant over one store.
 
     ``Maia.open(path)`` opens (or creates) an embedded store in a data directory.
@@ -61,8 +63,9 @@ class Maia(AdminOps):
         tenant: str = DEFAULT_TENANT,
         clock: Clock = utcnow,
         owns_store: bool = True,
+        access: AccessRecorder | None = None,
     ) -> None:
-        super().__init__(store, settings, engine, tenant=tenant, clock=clock)
+        super().__init__(store, settings, engine, tenant=tenant, clock=clock, access=access)
         self._owns_store = owns_store
 
     @classmethod
@@ -124,11 +127,13 @@ class Maia(AdminOps):
             tenant=tenant,
             clock=self._clock,
             owns_store=False,
+            access=self._access,
         )
 
     def close(self) -> None:
         if not self._owns_store:
             return
+        self._access.close()
         try:
             with self._store.read() as tx:
                 self._engine.save(tx)

@@ -101,6 +101,7 @@ class MemoryOps(NamespaceOps):
             access_count=0,
             confidence=data.confidence,
             source=data.source,
+            token_count=self._engine.tokens.count(data.content),
         )
 
     def _enforce_namespace_rules(self, tx: StoreWriter, memories: Sequence[Memory]) -> None:
@@ -168,6 +169,7 @@ class MemoryOps(NamespaceOps):
             changes: dict[str, Any] = {"updated_at": self._clock()}
             if data.content is not None:
                 changes["content"] = data.content
+                changes["token_count"] = self._engine.tokens.count(data.content)
             if data.metadata is not None:
                 changes["metadata"] = data.metadata or None
             if data.tags is not None:

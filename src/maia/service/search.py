@@ -7,7 +7,7 @@ from datetime import datetime
 
 from maia.models import MemoryType, Page, SearchRequest, SearchResult
 from maia.retrieval.analyzer import analyze
-from maia.retrieval.engine import SearchPlan
+from maia.retrieval.engine import Ranked, SearchPlan
 from maia.retrieval.fusion import FusionMode, weights_for
 from maia.service.memories import MemoryOps
 
@@ -23,26 +23,7 @@ class SearchOps(MemoryOps):
             with self._store.read() as tx:
                 memories = tx.list_memories(self._tenant, flt, page)
             return [SearchResult(memory=m, score=1.0) for m in memories], page
-        wanted = page.offset + page.limit
-        now = request.now or self._clock()
-        custom = None
-        if request.namespace is not None:
-            custom = self.effective_config(request.namespace).custom_scoring
-        plan = SearchPlan(
-            tenant=self._tenant,
-            query=request.query,
-            analysis=analyze(request.query, now),
-            filter=flt,
-            limit=wanted,
-            weights=weights_for(custom),
-            mode=FusionMode(request.fusion or self._settings.fusion_mode),
-            now=now,
-            time_filter=request.time_filter,
-            pool=min(max(self._settings.search_candidates, 2 * wanted), MAX_POOL),
-            min_similarity=self._settings.min_similarity,
-        )
-        with self._store.read() as tx:
-            ranked = self._engine.search(tx, plan)
+        ranked = self._rank(request, page.offset + page.limit)
         results = [
             SearchResult(
                 memory=r.memory, score=r.score, signals=r.signals if request.explain else None
@@ -50,6 +31,30 @@ class SearchOps(MemoryOps):
             for r in ranked[page.offset :]
         ]
         return results, page
+
+    def _rank(self, request: SearchRequest, wanted: int) -> list[Ranked]:
+        """The ``wanted`` best memories for a request that has a query."""
+        query = request.query or ""
+        now = request.now or self._clock()
+        custom = None
+        if request.namespace is not None:
+            custom = self.effective_config(request.namespace).custom_scoring
+        plan = SearchPlan(
+            tenant=self._tenant,
+            query=query,
+            analysis=analyze(query, now),
+            filter=request.filter(),
+            limit=wanted,
+            weights=weights_for(custom),
+            mode=FusionMode(request.fusion or self._settings.fusion_mode),
+            now=now,
+            time_filter=request.time_filter,
+            pool=min(max(self._settings.search_candidates, 2 * wanted), MAX_POOL),
+            min_similarity=self._settings.min_similarity,
+            half_life_days=self._settings.recency_half_life_days,
+        )
+        with self._store.read() as tx:
+            return self._engine.search(tx, plan)
 
     def recall(
         self,

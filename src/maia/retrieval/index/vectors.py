@@ -8,6 +8,7 @@ filter) and asks the HNSW graph otherwise.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -52,6 +53,15 @@ class HnswParams:
     expansion_search: int = 128
 
 
+def _load_onnxruntime_first() -> None:
+    """usearch's extension links its own libstdc++ and exports its symbols as GNU-unique,
+    which bind process-wide: onnxruntime imported after it crashes (segfault) on import.
+    Imported before it, both work. (The local embedder imports onnxruntime itself, but a
+    process may open a store with another embedder first.)"""
+    with contextlib.suppress(ImportError):
+        import onnxruntime  # noqa: F401
+
+
 class VectorIndex:
     """Thread-safe: one lock guards changes and searches (searches take milliseconds)."""
 
@@ -62,6 +72,7 @@ class VectorIndex:
         exact_limit: int = 20_000,
         hnsw: HnswParams | None = None,
     ) -> None:
+        _load_onnxruntime_first()
         from usearch.index import Index
 
         self.dim = dim

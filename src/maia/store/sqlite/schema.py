@@ -108,6 +108,10 @@ MIGRATIONS: tuple[str, ...] = (
         UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'vector_generation';
     END;
     """,
+    # 3: token count of the content, taken at write time (NULL: not counted yet).
+    """
+    ALTER TABLE memories ADD COLUMN token_count INTEGER;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

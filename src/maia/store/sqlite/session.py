@@ -29,7 +29,7 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 
 _MEMORY_COLUMNS = (
     "m.seq, m.id, m.namespace, m.content, m.type, m.metadata, m.tags, m.created_at, "
-    "m.updated_at, m.accessed_at, m.access_count, m.confidence, m.source"
+    "m.updated_at, m.accessed_at, m.access_count, m.confidence, m.source, m.token_count"
 )
 _NAMESPACE_COLUMNS = "id, name, parent, template, config, created_at, updated_at"
 
@@ -70,6 +70,7 @@ def _memory(row: sqlite3.Row) -> Memory:
         confidence=row[11],
         source=MemorySource(row[12]),
         relations=[],
+        token_count=row[13],
     )
 
 
@@ -224,7 +225,7 @@ class SQLiteSession:
             "ORDER BY relevance DESC, m.created_at, m.seq LIMIT ?",
             (match, *params, limit),
         )
-        return [TextHit(row[0], _memory(row), max(float(row[13]), 0.0)) for row in rows]
+        return [TextHit(row[0], _memory(row), max(float(row[14]), 0.0)) for row in rows]
 
     # -- memories: writes --------------------------------------------------------------
 
@@ -233,8 +234,8 @@ class SQLiteSession:
         for memory in memories:
             cursor = self._conn.execute(
                 "INSERT INTO memories (id, tenant_id, namespace, content, type, metadata, tags, "
-                "created_at, updated_at, accessed_at, access_count, confidence, source) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "created_at, updated_at, accessed_at, access_count, confidence, source, "
+                "token_count) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     memory.id,
                     tenant,
@@ -249,6 +250,7 @@ class SQLiteSession:
                     memory.access_count,
                     memory.confidence,
                     memory.source.value,
+                    memory.token_count,
                 ),
             )
             seq = int(cursor.lastrowid or 0)
@@ -266,7 +268,7 @@ class SQLiteSession:
     def update_memory(self, tenant: str, memory: Memory) -> int | None:
         row = self._conn.execute(
             "UPDATE memories SET content = ?, metadata = ?, tags = ?, confidence = ?, "
-            "updated_at = ?, accessed_at = ?, access_count = ? "
+            "updated_at = ?, accessed_at = ?, access_count = ?, token_count = ? "
             "WHERE id = ? AND tenant_id = ? RETURNING seq",
             (
                 memory.content,
@@ -276,6 +278,7 @@ class SQLiteSession:
                 to_micros(memory.updated_at),
                 to_micros(memory.accessed_at),
                 memory.access_count,
+                memory.token_count,
                 memory.id,
                 tenant,
             ),

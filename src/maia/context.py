@@ -1,0 +1,420 @@
+"""Context assembly: scored memories packed into a token budget, placed where models
+attend best. Pure: candidates and options in, an ordered block out.
+
+Zones: **critical** first (~15% of the budget; score >= 0.7), **middle** (~65%), and
+**recency** last (~20%; working memories, and memories from the last 24 h scoring
+>= 0.3), oldest to newest so the newest ends the block. A zone's unused budget flows
+to the others. Near-duplicates are dropped; a memory that does not fit whole may be
+cut at a sentence (else word, else token) boundary and is flagged ``truncated``. The
+whole output (system prompt, separators, decoration) never exceeds the budget.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+from functools import lru_cache
+from typing import cast
+
+import numpy as np
+import numpy.typing as npt
+
+from maia.retrieval.tokens import TokenCounter
+
+SEPARATOR = "\n\n---\n\n"
+TRUNCATED_SUFFIX = " [truncated]"
+# A sentence ends at . ! ? … before a space, or at a full-width 。！？ (CJK text has
+# no spaces), after any closing quotes or brackets.
+_SENTENCE_END = re.compile(r"[.!?…][\"'”’)\]]*\s|[。！？][」』\"'”’)\]]*")
+
+
+class Zone(StrEnum):
+    CRITICAL = "critical"
+    MIDDLE = "middle"
+    RECENCY = "recency"
+
+
+class ContextFormat(StrEnum):
+    TEXT = "text"
+    MARKDOWN = "markdown"
+    XML = "xml"
+
+
+@dataclass(frozen=True, slots=True)
+class Piece:
+    """A candidate memory with its relevance and its stored token count."""
+
+    id: str
+    content: str
+    type: str
+    score: float
+    tokens: int
+    created_at: datetime
+    accessed_at: datetime
+    vector: npt.NDArray[np.float32] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PackOptions:
+    budget: int
+    now: datetime
+    system_prompt: str | None = None
+    include_scores: bool = False
+    min_score: float = 0.0
+    format: ContextFormat = ContextFormat.TEXT
+    critical_share: float = 0.15
+    middle_share: float = 0.65
+    recency_share: float = 0.20
+    critical_score: float = 0.7
+    recency_score: float = 0.3
+    recency_window: timedelta = timedelta(hours=24)
+    duplicate_similarity: float = 0.95
+    min_cut_tokens: int = 50
+
+
+@dataclass(frozen=True, slots=True)
+class Placed:
+    id: str
+    content: str
+    type: str
+    score: float
+    position: Zone
+    token_count: int
+    truncated: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ZoneStats:
+    critical_used: int
+    critical_budget: int
+    middle_used: int
+    middle_budget: int
+    recency_used: int
+    recency_budget: int
+
+
+@dataclass(frozen=True, slots=True)
+class Packed:
+    content: str
+    placed: tuple[Placed, ...]
+    token_count: int
+    budget: int
+    truncated: bool  # a candidate that qualified was left out
+    zone_stats: ZoneStats
+    duplicates_dropped: int = 0
+    budget_too_small: bool = False  # not even the fixed parts left room for a memory
+
+
+def zone_of(piece: Piece, options: PackOptions) -> Zone:
+    if piece.type == "working":
+        return Zone.RECENCY
+    if piece.score >= options.critical_score:
+        return Zone.CRITICAL
+    recent = options.now - options.recency_window
+    if piece.score >= options.recency_score and max(piece.created_at, piece.accessed_at) >= recent:
+        return Zone.RECENCY
+    return Zone.MIDDLE
+
+
+def normalised_text(text: str) -> str:
+    """Case and spacing folded: the same text typed twice compares equal. (Closer
+    paraphrases are caught by the embedding check.)"""
+    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+
+
+@lru_cache(maxsize=4096)
+def _count(counter: Hashable, text: str) -> int:
+    """Token counts of decoration strings, which repeat across calls."""
+    return cast(TokenCounter, counter).count(text) if text else 0
+
+
+class _Renderer:
+    """Decoration per format, with its token cost (counted once per distinct string)."""
+
+    def __init__(self, options: PackOptions, counter: TokenCounter) -> None:
+        self.options = options
+        self.counter = counter
+        self._extra: dict[object, int] = {}
+
+    def tokens(self, text: str) -> int:
+        return _count(cast(Hashable, self.counter), text)
+
+    @property
+    def separator(self) -> str:
+        return SEPARATOR if self.options.format is ContextFormat.TEXT else "\n"
+
+    def frame(self) -> tuple[str, str]:
+        """Text before the first and after the last memory (system prompt included)."""
+        prompt = self.options.system_prompt or ""
+        lead = prompt + self.separator if prompt else ""
+        if self.options.format is ContextFormat.MARKDOWN:
+            return lead + "## Relevant memories\n\n", ""
+        if self.options.format is ContextFormat.XML:
+            return lead + "<memories>\n", "\n</memories>"
+        return lead, ""
+
+    def decoration(self, piece: Piece, zone: Zone, truncated: bool) -> tuple[str, str]:
+        suffix = TRUNCATED_SUFFIX if truncated else ""
+        percent = min(int(piece.score * 100), 100)
+        if self.options.format is ContextFormat.XML:
+            score = f' score="{piece.score:.2f}"' if self.options.include_scores else ""
+            cut = ' truncated="true"' if truncated else ""
+            tag = (
+                f'<memory id="{html.escape(piece.id)}" type="{html.escape(piece.type)}"'
+                f'{score} position="{zone.value}"{cut}>'
+            )
+            return tag, "</memory>"
+        if self.options.format is ContextFormat.MARKDOWN:
+            score = f" *(relevance {percent}%)*" if self.options.include_scores else ""
+            return "- ", suffix + score
+        prefix = f"[relevance: {percent}%] " if self.options.include_scores else ""
+        return prefix, suffix
+
+    def body(self, content: str) -> str:
+        if self.options.format is ContextFormat.XML:
+            return html.escape(content, quote=False)
+        if self.options.format is ContextFormat.MARKDOWN:
+            return content.replace("\n", "\n  ")
+        return content
+
+    def body_tokens(self, content: str, tokens: int) -> int:
+        """Tokens of ``content`` as rendered: escaping (xml) and indentation (markdown)
+        can cost more than the raw text's ``tokens``, so changed text is counted again."""
+        if self.options.format is ContextFormat.TEXT:
+            return tokens
+        body = self.body(content)
+        return tokens if body == content else self.counter.count(body)
+
+    def decoration_tokens(self, piece: Piece, zone: Zone, truncated: bool) -> int:
+        key = (
+            (piece.id, zone, truncated)
+            if self.options.format is ContextFormat.XML
+            else (
+                min(int(piece.score * 100), 100),
+                truncated,
+            )
+        )
+        found = self._extra.get(key)
+        if found is None:
+            prefix, suffix = self.decoration(piece, zone, truncated)
+            found = self.tokens(prefix) + self.tokens(suffix) + self.tokens(self.separator)
+            if self.options.format is not ContextFormat.TEXT:
+                found += 2  # escaping or indentation can add a token or two
+            self._extra[key] = found
+        return found
+
+
+@dataclass
+class _Fill:
+    budget: int
+    used: int = 0
+    # The first memory that did not fit whole in the zone's share, and the share left
+    # for it: it is cut only if the budget other zones leave unused cannot take it whole.
+    deferred: Piece | None = None
+    reserved: int = 0
+    placed: list[Placed] = field(default_factory=list)
+
+
+def cut_to_fit(text: str, max_tokens: int, counter: TokenCounter) -> str:
+    """The longest prefix within ``max_tokens``, ending at a sentence, else a word."""
+    prefix = counter.truncate(text, max_tokens)
+    if len(prefix) >= len(text):
+        return text
+    ends = [m.end() for m in _SENTENCE_END.finditer(prefix + " ")]
+    if ends and ends[-1] >= len(prefix) // 2:
+        return prefix[: ends[-1]].rstrip()
+    space = prefix.rfind(" ")
+    if space >= len(prefix) // 2:
+        return prefix[:space].rstrip()
+    return prefix.rstrip()
+
+
+def pack(candidates: Sequence[Piece], options: PackOptions, counter: TokenCounter) -> Packed:
+    render = _Renderer(options, counter)
+    head, tail = render.frame()
+    fixed = render.tokens(head) + render.tokens(tail)
+    room = options.budget - fixed
+    budgets = {
+        Zone.CRITICAL: max(int(room * options.critical_share), 0),
+        Zone.MIDDLE: max(int(room * options.middle_share), 0),
+        Zone.RECENCY: max(int(room * options.recency_share), 0),
+    }
+    fills = {zone: _Fill(budget) for zone, budget in budgets.items()}
+    eligible = sorted(
+        (p for p in candidates if p.score >= options.min_score),
+        key=lambda p: (-p.score, p.id),
+    )
+    queues: dict[Zone, list[Piece]] = {zone: [] for zone in Zone}
+    for piece in eligible:
+        queues[zone_of(piece, options)].append(piece)
+
+    kept_texts: set[str] = set()
+    kept = _Vectors()
+    placed_ids: set[str] = set()
+    duplicates: set[str] = set()
+
+    def is_duplicate(piece: Piece, *, record: bool = True) -> bool:
+        """Whether ``piece`` repeats a placed memory (same text, or a close vector)."""
+        if piece.id in duplicates:
+            return True
+        same = normalised_text(piece.content) in kept_texts or (
+            piece.vector is not None
+            and kept.max_similarity(piece.vector) >= options.duplicate_similarity
+        )
+        if same and record:
+            duplicates.add(piece.id)
+        return same
+
+    def keep(piece: Piece, zone: Zone, content: str, tokens: int, cost: int, cut: bool) -> None:
+        kept_texts.add(normalised_text(piece.content))
+        if piece.vector is not None:
+            kept.add(piece.vector)
+        placed_ids.add(piece.id)
+        fill = fills[zone]
+        fill.used += cost
+        fill.placed.append(Placed(piece.id, content, piece.type, piece.score, zone, tokens, cut))
+
+    def put(piece: Piece, zone: Zone, limit: int) -> int:
+        """Places ``piece`` whole if it fits under ``limit``; returns the tokens used."""
+        if piece.tokens > limit:  # cheap first check: decoration only adds
+            return 0
+        cost = render.body_tokens(piece.content, piece.tokens)
+        cost += render.decoration_tokens(piece, zone, False)
+        if cost > limit or is_duplicate(piece):
+            return 0
+        keep(piece, zone, piece.content, piece.tokens, cost, False)
+        return cost
+
+    def cut(piece: Piece, zone: Zone, limit: int) -> int:
+        """Places a cut of ``piece`` within ``limit``; returns the tokens used."""
+        if is_duplicate(piece):
+            return 0
+        overhead = render.decoration_tokens(piece, zone, True)
+        text_room = limit - overhead
+        for _ in range(3):  # rendering may cost more than the raw cut: cut shorter
+            if text_room < options.min_cut_tokens:
+                return 0
+            content = cut_to_fit(piece.content, text_room, counter)
+            if not content:
+                return 0
+            if content == piece.content:  # it fits whole after all
+                return put(piece, zone, limit)
+            tokens = counter.count(content)
+            cost = render.body_tokens(content, tokens) + overhead
+            if cost <= limit:
+                keep(piece, zone, content, tokens, cost, True)
+                return cost
+            text_room -= cost - limit
+        return 0
+
+    if room > 0:
+        # 1. Each zone within its own share, whole memories only. The first memory that
+        # does not fit, if a cut of it could, keeps the rest of the share reserved.
+        for zone in Zone:
+            fill = fills[zone]
+            for piece in queues[zone]:
+                left = fill.budget - fill.used
+                if put(piece, zone, left):
+                    continue
+                overhead = render.decoration_tokens(piece, zone, True)
+                if left - overhead >= options.min_cut_tokens and not is_duplicate(piece):
+                    fill.deferred, fill.reserved = piece, left
+                    break
+        # 2. What the zones left unused, in zone order, to whole memories (a deferred one
+        # may use its reservation too).
+        spare = room - sum(f.used + f.reserved for f in fills.values())
+        for zone in Zone:
+            fill = fills[zone]
+            for piece in queues[zone]:
+                if piece.id in placed_ids or piece.id in duplicates:
+                    continue
+                if piece is fill.deferred:
+                    taken = put(piece, zone, spare + fill.reserved)
+                    if taken:
+                        spare += fill.reserved - taken
+                        fill.deferred, fill.reserved = None, 0
+                elif spare > 0:
+                    spare -= put(piece, zone, spare)
+        # 3. Then at most one cut per zone: its deferred memory (within its reservation
+        # and what is still spare), else its best memory left out.
+        for zone in Zone:
+            fill = fills[zone]
+            limit, fill.reserved = spare + fill.reserved, 0
+            target = fill.deferred
+            if target is None and limit >= options.min_cut_tokens:
+                target = next(
+                    (
+                        p
+                        for p in queues[zone]
+                        if p.id not in placed_ids and not is_duplicate(p, record=False)
+                    ),
+                    None,
+                )
+            spare = limit - (cut(target, zone, limit) if target is not None else 0)
+
+    by_id = {p.id: p for p in eligible}
+    ordered = (
+        sorted(fills[Zone.CRITICAL].placed, key=lambda p: -p.score)
+        + sorted(fills[Zone.MIDDLE].placed, key=lambda p: -p.score)
+        + sorted(fills[Zone.RECENCY].placed, key=lambda p: by_id[p.id].created_at)
+    )
+    blocks = []
+    for item in ordered:
+        piece = by_id[item.id]
+        prefix, suffix = render.decoration(piece, item.position, item.truncated)
+        blocks.append(prefix + render.body(item.content) + suffix)
+    body = render.separator.join(blocks)
+    if blocks:
+        content = head + body + tail
+    else:  # no memory: the system prompt alone, if it fits
+        prompt = options.system_prompt or ""
+        content = prompt if prompt and render.tokens(prompt) <= options.budget else ""
+    used = {zone: sum(p.token_count for p in fills[zone].placed) for zone in Zone}
+    token_count = fixed + sum(f.used for f in fills.values()) if blocks else render.tokens(content)
+    # Left out: a qualifying memory neither placed nor a repeat of a placed one.
+    left_out = any(p.id not in placed_ids and not is_duplicate(p, record=False) for p in eligible)
+    return Packed(
+        content=content,
+        placed=tuple(ordered),
+        token_count=token_count,
+        budget=options.budget,
+        truncated=left_out,
+        zone_stats=ZoneStats(
+            critical_used=used[Zone.CRITICAL],
+            critical_budget=budgets[Zone.CRITICAL],
+            middle_used=used[Zone.MIDDLE],
+            middle_budget=budgets[Zone.MIDDLE],
+            recency_used=used[Zone.RECENCY],
+            recency_budget=budgets[Zone.RECENCY],
+        ),
+        duplicates_dropped=len(duplicates),
+        budget_too_small=room < options.min_cut_tokens and not blocks,
+    )
+
+
+class _Vectors:
+    """The kept memories' vectors, grown in place for fast similarity checks."""
+
+    def __init__(self) -> None:
+        self._matrix: npt.NDArray[np.float32] | None = None
+        self._size = 0
+
+    def add(self, vector: npt.NDArray[np.float32]) -> None:
+        if self._matrix is None:
+            self._matrix = np.zeros((16, len(vector)), dtype=np.float32)
+        elif self._size == len(self._matrix) or len(vector) != self._matrix.shape[1]:
+            if len(vector) != self._matrix.shape[1]:
+                return  # another model's vector: not comparable
+            self._matrix = np.concatenate([self._matrix, np.zeros_like(self._matrix)])
+        self._matrix[self._size] = vector
+        self._size += 1
+
+    def max_similarity(self, vector: npt.NDArray[np.float32]) -> float:
+        if self._matrix is None or not self._size or len(vector) != self._matrix.shape[1]:
+            return -1.0
+        return float((self._matrix[: self._size] @ vector).max())

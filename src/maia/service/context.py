@@ -1,0 +1,156 @@
+"""Context assembly through the façade: retrieve, pack within the budget, count use."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+
+from maia.context import ContextFormat, PackOptions, Piece, pack
+from maia.models import (
+    ContextMemory,
+    ContextRequest,
+    ContextResponse,
+    MemoryFilter,
+    MemoryType,
+    Page,
+    SearchRequest,
+    ZoneStats,
+    go_duration,
+)
+from maia.service.admin import AdminOps
+
+WORKING_MEMORIES = 20  # newest working memories offered to every context
+WORKING_SCORE = 0.3  # their score when the query did not retrieve them
+
+
+class ContextOps(AdminOps):
+    def context(
+        self,
+        query: str,
+        *,
+        namespace: str | None = None,
+        token_budget: int | None = None,
+        system_prompt: str | None = None,
+        include_scores: bool = False,
+        min_score: float = 0.0,
+        format: str = "text",
+        now: datetime | None = None,
+    ) -> ContextResponse:
+        """The memories most relevant to ``query``, packed into ``token_budget`` tokens."""
+        return self.assemble_context(
+            ContextRequest.model_validate(
+                {
+                    "query": query,
+                    "namespace": namespace,
+                    "token_budget": token_budget,
+                    "system_prompt": system_prompt,
+                    "include_scores": include_scores,
+                    "min_score": min_score,
+                    "format": format,
+                    "now": now,
+                }
+            )
+        )
+
+    def assemble_context(self, request: ContextRequest) -> ContextResponse:
+        started = time.perf_counter()
+        namespace = request.namespace or self._settings.default_namespace
+        budget = self._budget(request.token_budget, namespace)
+        now = request.now or self._clock()
+        search = SearchRequest(
+            query=request.query,
+            namespace=namespace,
+            limit=self._settings.context_candidates,
+            now=now,
+        )
+        ranked = self._rank(search, self._settings.context_candidates)
+        vectors = self._engine.index.vectors(r.key for r in ranked)
+        counter = self._engine.tokens
+        pieces = self._working_state(namespace, {r.memory.id for r in ranked}) + [
+            Piece(
+                id=r.memory.id,
+                content=r.memory.content,
+                type=r.memory.type.value,
+                score=r.score,
+                tokens=(
+                    r.memory.token_count
+                    if r.memory.token_count is not None
+                    else counter.count(r.memory.content)
+                ),
+                created_at=r.memory.created_at,
+                accessed_at=r.memory.accessed_at,
+                vector=vectors.get(r.key),
+            )
+            for r in ranked
+        ]
+        packed = pack(
+            pieces,
+            PackOptions(
+                budget=budget,
+                now=now,
+                system_prompt=request.system_prompt,
+                include_scores=request.include_scores,
+                min_score=request.min_score,
+                format=ContextFormat(request.format),
+            ),
+            counter,
+        )
+        self._access.record(self._tenant, [p.id for p in packed.placed])
+        stats = packed.zone_stats
+        return ContextResponse(
+            content=packed.content,
+            memories=[
+                ContextMemory(
+                    id=p.id,
+                    content=p.content,
+                    type=p.type,
+                    score=p.score,
+                    position=p.position.value,
+                    token_count=p.token_count,
+                    truncated=p.truncated,
+                )
+                for p in packed.placed
+            ],
+            token_count=packed.token_count,
+            token_budget=budget,
+            truncated=packed.truncated,
+            zone_stats=ZoneStats(
+                critical_used=stats.critical_used,
+                critical_budget=stats.critical_budget,
+                middle_used=stats.middle_used,
+                middle_budget=stats.middle_budget,
+                recency_used=stats.recency_used,
+                recency_budget=stats.recency_budget,
+            ),
+            query_time=go_duration(time.perf_counter() - started),
+            budget_too_small=packed.budget_too_small,
+        )
+
+    def _working_state(self, namespace: str, retrieved: set[str]) -> list[Piece]:
+        """The namespace's newest working memories, which belong in the recency zone of
+        every context (current task state) even when the query does not match them."""
+        working = self.list_memories(
+            MemoryFilter(namespace=namespace, types=(MemoryType.WORKING,)), Page(limit=1000)
+        )[-WORKING_MEMORIES:]
+        return [
+            Piece(
+                id=m.id,
+                content=m.content,
+                type=m.type.value,
+                score=WORKING_SCORE,
+                tokens=m.token_count
+                if m.token_count is not None
+                else self._engine.tokens.count(m.content),
+                created_at=m.created_at,
+                accessed_at=m.accessed_at,
+            )
+            for m in working
+            if m.id not in retrieved
+        ]
+
+    def _budget(self, requested: int | None, namespace: str) -> int:
+        """Request (> 0), else the namespace's token_budget (> 0), else the default."""
+        if requested is not None and requested > 0:
+            return requested
+        configured = self.effective_config(namespace).token_budget
+        return configured if configured > 0 else self._settings.token_budget
