@@ -96,6 +96,7 @@ class Settings(BaseSettings):
         validation_alias=_env("MAIA_EMBEDDING_PROVIDER", "MAIA_EMBEDDING_MODEL"),
     )
     embedding_threads: int = Field(1, ge=1, le=64)
+    embedding_workers: int = Field(2, ge=1, le=64)
     embedding_base_url: str = "https://api.openai.com/v1"
     embedding_model_name: str = "text-embedding-3-small"
     embedding_dim: int = Field(1536, ge=1, le=16384)
@@ -105,7 +106,8 @@ class Settings(BaseSettings):
     )
     fusion_mode: Literal["weighted", "rrf"] = "weighted"
     search_candidates: int = Field(100, ge=10, le=5000)
-    min_similarity: float = Field(0.2, ge=-1.0, le=1.0)
+    min_similarity: float = Field(0.15, ge=-1.0, le=1.0)
+    search_feedback: float = Field(0.5, ge=0.0, le=10.0)
     vector_exact_limit: int = Field(20_000, ge=0)
     hnsw_connectivity: int = Field(16, ge=4, le=128)
     hnsw_expansion_add: int = Field(128, ge=8, le=4096)
@@ -113,6 +115,9 @@ class Settings(BaseSettings):
     recency_half_life_days: float = Field(30.0, gt=0)
     token_encoding: Literal["cl100k_base"] = "cl100k_base"  # noqa: S105 - not a secret
     context_candidates: int = Field(50, ge=1, le=1000)
+    # MCP ``forget`` by query: only hits scoring at least this are deleted, at most this many.
+    mcp_forget_min_score: float = Field(0.5, ge=0.0, le=1.0)
+    mcp_forget_max: int = Field(100, ge=1, le=1000)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["console", "json"] = "console"
 

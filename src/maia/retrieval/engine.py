@@ -14,6 +14,7 @@ from datetime import datetime
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 
 from maia.models import Memory, MemoryFilter, RelationType
 from maia.retrieval.analyzer import QueryAnalysis
@@ -28,6 +29,7 @@ from maia.store.base import StoreReader, VectorRow
 log = logging.getLogger(__name__)
 
 INDEX_FILE = "vectors.usearch"
+FEEDBACK_SEEDS = 3  # best candidates the query vector moves toward
 SEEDS = 10  # how many of the best candidates lend signals to their neighbours
 CONTEXT_RADIUS = 2  # memories written this close to a seed (same namespace) are context
 
@@ -73,8 +75,9 @@ class SearchPlan:
     time_filter: bool = False
     pool: int = 100
     # A memory no query word matches must be at least this similar to be a result.
-    min_similarity: float = 0.2
+    min_similarity: float = 0.15
     half_life_days: float = 30.0
+    feedback: float = 0.0
 
 
 class RetrievalEngine:
@@ -197,6 +200,8 @@ class RetrievalEngine:
         )
         if not pool.candidates:
             return []
+        if plan.feedback > 0:
+            self._feedback(reader, plan, flt, pool, scope, allowed)
         self._expand(reader, plan, flt, pool)
         scored: list[Scored] = fuse(
             pool.candidates,
@@ -208,6 +213,31 @@ class RetrievalEngine:
         return [
             Ranked(s.key, pool.memories[s.key], s.score, s.signals) for s in scored[: plan.limit]
         ]
+
+    def _feedback(
+        self,
+        reader: StoreReader,
+        plan: SearchPlan,
+        flt: MemoryFilter,
+        pool: _Pool,
+        scope: Scope,
+        allowed: npt.NDArray[np.int64] | None,
+    ) -> None:
+        """Pseudo-relevance feedback: the query vector moves toward its best matches
+        (Rocchio), then a second vector search finds what the first phrasing missed."""
+        preliminary = fuse(
+            pool.candidates, plan.weights, mode=plan.mode, vector_floor=plan.min_similarity
+        )
+        vectors = self.index.vectors(s.key for s in preliminary[:FEEDBACK_SEEDS])
+        if not vectors:
+            return
+        centroid = np.mean(np.stack(list(vectors.values())), axis=0)
+        moved = pool.query_vector + plan.feedback * centroid
+        moved = (moved / max(float(np.linalg.norm(moved)), 1e-12)).astype(np.float32)
+        pool.requery(moved)
+        more = [seq for seq, _ in self.index.search(moved, scope, plan.pool, allowed=allowed)]
+        new = [seq for seq in more if seq not in pool.memories]
+        pool.add(reader.memories_by_seq(plan.tenant, new, flt), keep=pool.relevant)
 
     def _expand(
         self, reader: StoreReader, plan: SearchPlan, flt: MemoryFilter, pool: _Pool
@@ -263,6 +293,14 @@ class _Pool:
         self.bm25 = bm25
         self.memories: dict[int, Memory] = {}
         self.candidates: list[Candidate] = []
+
+    def requery(self, query_vector: Vector) -> None:
+        """Measures every candidate's similarity against a new query vector."""
+        self.query_vector = query_vector
+        vectors = self.index.vectors(self.memories)
+        for candidate in self.candidates:
+            if candidate.key in vectors:
+                candidate.vector = float(vectors[candidate.key] @ query_vector)
 
     def relevant(self, seq: int, similarity: float | None) -> bool:
         """A word of the query matches, or the meaning is close enough."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
@@ -42,8 +43,13 @@ class ServiceBase:
         self._access = access or AccessRecorder(self._touch_batch)
 
     def _touch_batch(self, tenant: str, memory_ids: Sequence[str]) -> None:
+        """Counts every access queued: a memory queued n times (n contexts within one
+        flush interval) is touched in n rounds, not once."""
+        times = Counter(memory_ids)
+        at = self._clock()
         with self._store.write() as tx:
-            tx.touch_memories(tenant, list(dict.fromkeys(memory_ids)), self._clock())
+            for level in range(1, max(times.values(), default=0) + 1):
+                tx.touch_memories(tenant, [i for i, n in times.items() if n >= level], at)
 
     @property
     def settings(self) -> Settings:

@@ -52,6 +52,7 @@ class SearchOps(MemoryOps):
             pool=min(max(self._settings.search_candidates, 2 * wanted), MAX_POOL),
             min_similarity=self._settings.min_similarity,
             half_life_days=self._settings.recency_half_life_days,
+            feedback=self._settings.search_feedback,
         )
         with self._store.read() as tx:
             return self._engine.search(tx, plan)

@@ -8,18 +8,18 @@ from maia.retrieval.embed.base import Embedder
 from maia.retrieval.embed.hashing import HashingEmbedder
 from maia.settings import Settings
 
-_local: dict[int, Embedder] = {}
+_local: dict[tuple[int, int], Embedder] = {}
 _local_lock = threading.Lock()
 
 
-def local_embedder(threads: int = 1) -> Embedder:
-    """The MiniLM model, loaded once per process and thread count (it is thread-safe)."""
+def local_embedder(threads: int = 1, workers: int = 1) -> Embedder:
+    """The MiniLM model, loaded once per process and configuration (it is thread-safe)."""
     with _local_lock:
-        if threads not in _local:
+        if (threads, workers) not in _local:
             from maia.retrieval.embed.minilm import MiniLMEmbedder
 
-            _local[threads] = MiniLMEmbedder(threads=threads)
-        return _local[threads]
+            _local[(threads, workers)] = MiniLMEmbedder(threads=threads, workers=workers)
+        return _local[(threads, workers)]
 
 
 def embedder_from(settings: Settings) -> Embedder:
@@ -35,4 +35,4 @@ def embedder_from(settings: Settings) -> Embedder:
             dim=settings.embedding_dim,
             api_key=key.get_secret_value() if key else None,
         )
-    return local_embedder(settings.embedding_threads)
+    return local_embedder(settings.embedding_threads, settings.embedding_workers)

@@ -12,8 +12,8 @@ SHA-256 hashes before use; nothing is downloaded at run time.
 from __future__ import annotations
 
 import hashlib
-import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -61,7 +61,14 @@ def model_files() -> tuple[Path, Path]:
 class MiniLMEmbedder:
     """384-d sentence embeddings: mean pooling over tokens, L2-normalised, 256 tokens max."""
 
-    def __init__(self, *, threads: int = 1, max_tokens: int = 256, batch_size: int = 32) -> None:
+    def __init__(
+        self,
+        *,
+        threads: int = 1,
+        workers: int = 1,
+        max_tokens: int = 256,
+        batch_size: int = 32,
+    ) -> None:
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
@@ -78,7 +85,9 @@ class MiniLMEmbedder:
         )
         self._inputs = {i.name for i in self._session.get_inputs()}
         self._batch_size = batch_size
-        self._lock = threading.Lock()
+        # Large inputs (imports, batch writes) run several batches at once, one per
+        # worker; a single query stays on one thread. The session is thread-safe.
+        self._pool = ThreadPoolExecutor(workers, "maia-embed") if workers > 1 else None
 
     @property
     def model_id(self) -> str:
@@ -99,9 +108,18 @@ class MiniLMEmbedder:
         encodings = self._tokenizer.encode_batch(list(texts))
         # Batches of similar length waste little work on padding.
         order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
-        for start in range(0, len(order), self._batch_size):
-            rows = order[start : start + self._batch_size]
-            out[rows] = self._run([encodings[i] for i in rows])
+        batches = [
+            order[start : start + self._batch_size]
+            for start in range(0, len(order), self._batch_size)
+        ]
+        if self._pool is None or len(batches) == 1:
+            results = [self._run([encodings[i] for i in rows]) for rows in batches]
+        else:
+            results = list(
+                self._pool.map(lambda rows: self._run([encodings[i] for i in rows]), batches)
+            )
+        for rows, pooled in zip(batches, results, strict=True):
+            out[rows] = pooled
         return normalise(out)
 
     def _run(self, encodings: list[object]) -> Vectors:
@@ -115,8 +133,7 @@ class MiniLMEmbedder:
         feeds = {"input_ids": ids, "attention_mask": mask}
         if "token_type_ids" in self._inputs:
             feeds["token_type_ids"] = np.zeros_like(ids)
-        with self._lock:  # one run at a time: the session is sized for one thread
-            hidden = self._session.run(None, feeds)[0]
+        hidden = self._session.run(None, feeds)[0]
         weights = mask[..., None].astype(np.float32)
         pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
         return np.asarray(pooled, dtype=np.float32)
