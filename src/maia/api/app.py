@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 import anyio
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
+from starlette.routing import Route
 
 from maia._version import __version__
 from maia.api.errors import install_error_handlers
@@ -25,6 +26,8 @@ from maia.api.routes import (
     relations,
     stats,
 )
+from maia.mcp import McpHttpEndpoint, create_mcp_server
+from maia.mcp.http import MCP_PATH
 from maia.service import Maia
 
 log = logging.getLogger(__name__)
@@ -42,12 +45,15 @@ async def _retention_sweeper(maia: Maia, interval: float) -> None:
 def create_app(maia: Maia) -> FastAPI:
     """A REST app serving ``maia``. The caller owns ``maia`` and closes it."""
     settings = maia.settings
+    # MCP over streamable HTTP at /mcp: same process, same Maia, same middleware.
+    mcp_endpoint = McpHttpEndpoint(create_mcp_server(maia), settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         sweeper = asyncio.create_task(_retention_sweeper(maia, settings.retention_sweep_seconds))
         try:
-            yield
+            async with mcp_endpoint.lifespan():
+                yield
         finally:
             sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -77,6 +83,7 @@ def create_app(maia: Maia) -> FastAPI:
     install_error_handlers(app)
     for module in (health, memories, relations, namespaces, context, stats, inference):
         app.include_router(module.router)
+    app.router.routes.append(Route(MCP_PATH, endpoint=mcp_endpoint, include_in_schema=False))
 
     # Added innermost first: a request meets RequestContext, Metrics, RateLimit, ApiKey.
     if settings.api_key is not None and settings.api_key.get_secret_value():

@@ -101,6 +101,33 @@ def serve(
 
 
 @app.command()
+def mcp(
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(help="Data directory (default: MAIA_DATA_DIR or the user data dir)"),
+    ] = None,
+    config: Annotated[Path | None, typer.Option(help="TOML settings file")] = None,
+) -> None:
+    """Run the MCP server over stdio on the embedded store (for Claude Desktop, Cursor...)."""
+    import anyio
+
+    from maia.logs import configure_logging
+    from maia.mcp import create_mcp_server
+    from maia.service import Maia
+    from maia.settings import Settings
+
+    try:
+        settings = Settings.load(config, data_dir=data_dir)
+        # stdout carries the protocol: logs go to stderr only.
+        configure_logging(settings.log_level, settings.log_format)
+        maia = Maia.open(settings=settings)
+    except MaiaError as exc:
+        fail(exc)
+    with maia:
+        anyio.run(create_mcp_server(maia).run_stdio_async)
+
+
+@app.command()
 def reindex(
     data_dir: Annotated[
         Path | None,
@@ -164,6 +191,7 @@ def context_command(
 def show_context(query: str, result: dict[str, Any]) -> None:
     from rich.rule import Rule
     from rich.table import Table
+    from rich.text import Text
 
     out = Console()
     truncated = " (truncated)" if result["truncated"] else ""
@@ -188,11 +216,12 @@ def show_context(query: str, result: dict[str, Any]) -> None:
             memory["position"],
             str(memory["token_count"]),
             f"{memory.get('score', 0):.2f}",
-            memory["content"][:60],
+            Text(memory["content"][:60]),  # plain text: brackets are not markup
         )
     out.print(memories)
     out.print(Rule())
-    out.print(result["content"], markup=False, highlight=False)
+    # Verbatim: no markup, no :emoji: codes, long lines not wrapped.
+    out.print(result["content"], markup=False, highlight=False, emoji=False, soft_wrap=True)
     out.print(Rule())
 
 

@@ -1,0 +1,164 @@
+"""``MaiaMCPServer``: the SDK's ``MCPServer`` with the contract's protocol rules.
+
+The SDK reports bad tool arguments as a tool error result; the contract wants schema
+violations (missing required argument, wrong type, unknown argument) as JSON-RPC
+"invalid params" errors, and every tool schema closed (``additionalProperties: false``).
+It also lists the concrete resources among the resource templates, and gives each
+prompt result a description naming its arguments.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.shared.exceptions import MCPError
+from mcp_types import (
+    INVALID_PARAMS,
+    CallToolResult,
+    GetPromptResult,
+    InputRequiredResult,
+    Prompt,
+    ResourceTemplate,
+    Tool,
+)
+from pydantic import ValidationError
+
+from maia._version import __version__
+from maia.mcp.render import describe_validation
+from maia.service import Maia
+
+SERVER_NAME = "maia"
+INSTRUCTIONS = (
+    "MAIA is a long-term memory. Use `remember` to store facts, preferences and events, "
+    "`recall` to find memories relevant to a question, `get_context` for a ready-to-use "
+    "context block within a token budget, and `forget` (with confirm=true) to delete."
+)
+
+PromptDescriber = Callable[[Mapping[str, Any]], str]
+
+
+class MaiaMCPServer(MCPServer[Any]):
+    """One MCP server over one ``Maia``; see ``create_mcp_server``."""
+
+    def __init__(self, maia: Maia) -> None:
+        super().__init__(
+            SERVER_NAME,
+            title="MAIA memory",
+            version=__version__,
+            instructions=INSTRUCTIONS,
+            # Memory servers answer in JSON; the SDK's own log lines go to stderr.
+            log_level="WARNING",
+        )
+        self.maia = maia
+        self._prompt_describers: dict[str, PromptDescriber] = {}
+        self._template_aliases: list[ResourceTemplate] = []
+
+    def describe_prompt(self, name: str, describe: PromptDescriber) -> None:
+        """Sets how a rendered prompt's ``description`` is built from its arguments."""
+        self._prompt_describers[name] = describe
+
+    def list_as_template(self, template: ResourceTemplate) -> None:
+        """Also lists a concrete resource under ``resources/templates/list``."""
+        self._template_aliases.append(template)
+
+    async def list_tools(self) -> list[Tool]:
+        tools = await super().list_tools()
+        for tool in tools:
+            tool.input_schema = {**tool.input_schema, "additionalProperties": False}
+            tool.description = inspect.cleandoc(tool.description or "")
+        return tools
+
+    async def list_prompts(self) -> list[Prompt]:
+        prompts = await super().list_prompts()
+        for prompt in prompts:
+            prompt.description = inspect.cleandoc(prompt.description or "")
+        return prompts
+
+    async def call_tool(
+        self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None
+    ) -> CallToolResult | InputRequiredResult:
+        self._check_arguments(name, arguments)
+        return await super().call_tool(name, arguments, context)
+
+    def _check_arguments(self, name: str, arguments: dict[str, Any]) -> None:
+        """Raises JSON-RPC invalid params when ``arguments`` break the tool's schema."""
+        tool = self._tool_manager.get_tool(name)
+        if tool is None:
+            return  # the SDK answers an unknown tool itself
+        known = set(tool.parameters.get("properties", {}))
+        extra = sorted(set(arguments) - known)
+        if extra:
+            raise MCPError(
+                code=INVALID_PARAMS,
+                message=f"invalid arguments for tool {name}: "
+                f"unknown argument(s) {', '.join(extra)}",
+            )
+        try:
+            tool.fn_metadata.validate_arguments(arguments)
+        except ValidationError as exc:
+            raise MCPError(
+                code=INVALID_PARAMS,
+                message=f"invalid arguments for tool {name}: {describe_validation(exc)}",
+            ) from exc
+
+    async def list_resource_templates(self) -> list[ResourceTemplate]:
+        return [*await super().list_resource_templates(), *self._template_aliases]
+
+    async def get_prompt(
+        self,
+        name: str,
+        arguments: dict[str, Any] | None = None,
+        context: Context[Any, Any] | None = None,
+    ) -> GetPromptResult | InputRequiredResult:
+        prompt = self._prompt_manager.get_prompt(name)
+        if prompt is None:
+            raise MCPError(code=INVALID_PARAMS, message=f"unknown prompt: {name}")
+        missing = [
+            arg.name
+            for arg in prompt.arguments or []
+            if arg.required and not (arguments or {}).get(arg.name)
+        ]
+        if missing:
+            raise MCPError(
+                code=INVALID_PARAMS,
+                message=f"missing required argument(s) for prompt {name}: {', '.join(missing)}",
+            )
+        try:
+            result = await super().get_prompt(name, arguments, context)
+        except ValueError as exc:
+            invalid = _validation_cause(exc)
+            if invalid is None:
+                raise
+            raise MCPError(
+                code=INVALID_PARAMS,
+                message=f"invalid arguments for prompt {name}: {describe_validation(invalid)}",
+            ) from exc
+        describe = self._prompt_describers.get(name)
+        if isinstance(result, GetPromptResult) and describe is not None:
+            result.description = describe(arguments or {})
+        return result
+
+
+def _validation_cause(exc: BaseException) -> ValidationError | None:
+    """The argument validation error behind the SDK's wrapped prompt error, if any."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ValidationError):
+            return seen
+        seen = seen.__cause__
+    return None
+
+
+def create_mcp_server(maia: Maia) -> MaiaMCPServer:
+    """The MCP server for ``maia``: tools, resources and prompts. The caller owns
+    ``maia`` and closes it; one server may serve stdio or any number of HTTP sessions."""
+    from maia.mcp import prompts, resources, tools
+
+    server = MaiaMCPServer(maia)
+    tools.register(server, maia)
+    resources.register(server, maia)
+    prompts.register(server, maia)
+    return server

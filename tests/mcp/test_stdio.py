@@ -1,0 +1,56 @@
+"""``maia mcp`` over stdio: the SDK's client spawns ``python -m maia mcp`` (no mocks)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.mcp import scenarios
+from tests.mcp.conftest import call_ok, run, stdio_client
+
+pytestmark = pytest.mark.slow
+
+
+def test_every_tool_resource_and_prompt(tmp_path: Path) -> None:
+    """One child process (start-up dominates the time): contract check 40 and more."""
+
+    async def scenario() -> None:
+        async with stdio_client(tmp_path / "data") as client:
+            await scenarios.check_listing(client)
+            await scenarios.check_tools(client, "stdio")
+            await scenarios.check_schema_violations(client)
+            await scenarios.check_resources(client, "res")
+            await scenarios.check_prompts(client, "res")
+
+    run(scenario)
+
+
+def test_recall_relevance_with_the_local_model(tmp_path: Path) -> None:
+    """The real embedding model: a paraphrase with no shared keyword is found first."""
+    facts = [
+        "Alice drinks green tea every morning",
+        "The server room is on the third floor",
+        "Bob's birthday party is next Saturday",
+        "Quarterly taxes must be filed by April",
+    ]
+
+    async def scenario() -> None:
+        async with stdio_client(tmp_path / "data", provider="local") as client:
+            ids = [
+                (await call_ok(client, "remember", {"content": fact, "namespace": "sem"}))["id"]
+                for fact in facts
+            ]
+            found = await call_ok(
+                client, "recall", {"query": "What beverage does Alice like?", "namespace": "sem"}
+            )
+            assert found["memories"][0]["id"] == ids[0]
+            scores = [m["score"] for m in found["memories"]]
+            assert scores == sorted(scores, reverse=True)
+            assert all(0 <= s <= 1 for s in scores)
+            ctx = await call_ok(
+                client, "get_context", {"query": "Alice's morning drink", "namespace": "sem"}
+            )
+            assert facts[0] in ctx["context"]
+
+    run(scenario, timeout=120)
