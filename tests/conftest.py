@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import threading
@@ -82,6 +83,26 @@ class LiveServer:
         self._server.should_exit = True
         self._thread.join(timeout=10)
         self._sock.close()
+
+
+@contextlib.contextmanager
+def running_server(data_dir: Path, **overrides: Any) -> Iterator[httpx.Client]:
+    """A server with a store in ``data_dir``, for module-scoped fixtures (which cannot use
+    ``serve``): the environment's MAIA_* variables are ignored, as in every test."""
+    with pytest.MonkeyPatch.context() as env:
+        for name in list(os.environ):
+            if name.upper().startswith("MAIA_"):
+                env.delenv(name)
+        values: dict[str, Any] = {"rate_limit_rps": 0, "embedding_provider": "hashing"}
+        settings = Settings.load(data_dir=data_dir, **{**values, **overrides})
+    maia = Maia.open(settings=settings)
+    server = LiveServer(maia).start()
+    try:
+        with httpx.Client(base_url=server.url, timeout=30) as http:
+            yield http
+    finally:
+        server.stop()
+        maia.close()
 
 
 @pytest.fixture

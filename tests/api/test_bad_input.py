@@ -3,20 +3,16 @@ never a 500, and never a partial write."""
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from maia import Maia, Settings
-from tests.conftest import LiveServer
+from tests.conftest import LiveServer, running_server
 
 JSON_TYPE = "application/json; charset=utf-8"
 
@@ -259,28 +255,10 @@ ALL_CASES = CREATE + UPDATE + SEARCH + NAMESPACES + BATCH + SURROGATES
 # -- fixtures and helpers ----------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def running(data_dir: Path) -> Iterator[httpx.Client]:
-    """A server of our own (module-scoped fixtures cannot use ``serve``)."""
-    with pytest.MonkeyPatch.context() as env:
-        for name in list(os.environ):
-            if name.upper().startswith("MAIA_"):
-                env.delenv(name)
-        settings = Settings.load(data_dir=data_dir, rate_limit_rps=0)
-    maia = Maia.open(settings=settings)
-    server = LiveServer(maia).start()
-    try:
-        with httpx.Client(base_url=server.url, timeout=30) as http:
-            yield http
-    finally:
-        server.stop()
-        maia.close()
-
-
 @pytest.fixture(scope="module")
 def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
     """One server for the table (a failed request must leave the store as it was)."""
-    with running(tmp_path_factory.mktemp("bad-input")) as http:
+    with running_server(tmp_path_factory.mktemp("bad-input")) as http:
         yield http
 
 

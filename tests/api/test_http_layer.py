@@ -3,20 +3,16 @@ routes, API keys, rate limiting, body size limits, inference status, OpenAPI, st
 
 from __future__ import annotations
 
-import contextlib
-import os
 import re
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from maia import Maia, Settings
-from tests.conftest import LiveServer
+from tests.conftest import LiveServer, running_server
 
 JSON_TYPE = "application/json; charset=utf-8"
 SECURITY_HEADERS = {
@@ -35,35 +31,17 @@ ServeFactory = Callable[..., LiveServer]
 # -- helpers -----------------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def running(data_dir: Path, **overrides: Any) -> Iterator[httpx.Client]:
-    """A server of our own (module-scoped fixtures cannot use ``serve``)."""
-    with pytest.MonkeyPatch.context() as env:
-        for name in list(os.environ):
-            if name.upper().startswith("MAIA_"):
-                env.delenv(name)
-        settings = Settings.load(data_dir=data_dir, **{"rate_limit_rps": 0, **overrides})
-    maia = Maia.open(settings=settings)
-    server = LiveServer(maia).start()
-    try:
-        with httpx.Client(base_url=server.url, timeout=30) as http:
-            yield http
-    finally:
-        server.stop()
-        maia.close()
-
-
 @pytest.fixture(scope="module")
 def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
     """One default server for tests that do not depend on the store's contents."""
-    with running(tmp_path_factory.mktemp("http")) as http:
+    with running_server(tmp_path_factory.mktemp("http")) as http:
         yield http
 
 
 @pytest.fixture(scope="module")
 def keyed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
     """A server that requires the API key ``secret``."""
-    with running(tmp_path_factory.mktemp("keyed"), api_key="secret") as http:
+    with running_server(tmp_path_factory.mktemp("keyed"), api_key="secret") as http:
         yield http
 
 

@@ -7,19 +7,15 @@ per-test ``client`` fixture instead.
 
 from __future__ import annotations
 
-import contextlib
-import os
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from maia import Maia, Settings
-from tests.conftest import LiveServer
+from tests.conftest import running_server
 
 MEMORY_KEYS = {
     "id",
@@ -40,28 +36,10 @@ JSON_TYPE = "application/json; charset=utf-8"
 # -- helpers -----------------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def running(data_dir: Path) -> Iterator[httpx.Client]:
-    """A server of our own (module-scoped fixtures cannot use ``serve``)."""
-    with pytest.MonkeyPatch.context() as env:
-        for name in list(os.environ):
-            if name.upper().startswith("MAIA_"):
-                env.delenv(name)
-        settings = Settings.load(data_dir=data_dir, rate_limit_rps=0)
-    maia = Maia.open(settings=settings)
-    server = LiveServer(maia).start()
-    try:
-        with httpx.Client(base_url=server.url, timeout=30) as http:
-            yield http
-    finally:
-        server.stop()
-        maia.close()
-
-
 @pytest.fixture(scope="module")
 def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
     """One server for the module (a fresh store; tests use their own namespaces)."""
-    with running(tmp_path_factory.mktemp("memories")) as http:
+    with running_server(tmp_path_factory.mktemp("memories")) as http:
         yield http
 
 

@@ -3,20 +3,16 @@ effective config and the enforcement of ``max_memories`` / ``allowed_types``."""
 
 from __future__ import annotations
 
-import contextlib
-import os
 import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 import pytest
 
-from maia import Maia, Settings
-from tests.conftest import LiveServer
+from tests.conftest import running_server
 
 NAMESPACE_KEYS = {"id", "name", "config", "created_at", "updated_at"}
 ENVELOPE_KEYS = {"data", "count", "offset", "limit"}
@@ -27,35 +23,17 @@ EMPTY_CONFIG = {"inherit_from_parent": False}
 # -- helpers -----------------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def running(data_dir: Path) -> Iterator[httpx.Client]:
-    """A server of our own (module-scoped fixtures cannot use ``serve``)."""
-    with pytest.MonkeyPatch.context() as env:
-        for name in list(os.environ):
-            if name.upper().startswith("MAIA_"):
-                env.delenv(name)
-        settings = Settings.load(data_dir=data_dir, rate_limit_rps=0)
-    maia = Maia.open(settings=settings)
-    server = LiveServer(maia).start()
-    try:
-        with httpx.Client(base_url=server.url, timeout=30) as http:
-            yield http
-    finally:
-        server.stop()
-        maia.close()
-
-
 @pytest.fixture(scope="module")
 def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
     """One server for the module (a fresh store; tests use names of their own)."""
-    with running(tmp_path_factory.mktemp("namespaces")) as http:
+    with running_server(tmp_path_factory.mktemp("namespaces")) as http:
         yield http
 
 
 @pytest.fixture(scope="module")
 def listing(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
     """A read-only server holding exactly ``default``, ``n1``, ``n2``, ``n3``."""
-    with running(tmp_path_factory.mktemp("listing")) as http:
+    with running_server(tmp_path_factory.mktemp("listing")) as http:
         for name in ("n1", "n2", "n3"):
             create_ns(http, name)
         yield http
