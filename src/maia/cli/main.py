@@ -6,7 +6,7 @@ import ipaddress
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -14,6 +14,9 @@ from rich.console import Console
 from maia._version import __version__
 from maia.cli import remote
 from maia.errors import InvalidInput, MaiaError
+
+if TYPE_CHECKING:
+    from maia.service import Maia
 
 app = typer.Typer(
     name="maia",
@@ -40,6 +43,28 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+DataDirOption = Annotated[
+    Path | None,
+    typer.Option(help="Data directory (default: MAIA_DATA_DIR or the user data dir)"),
+]
+ConfigOption = Annotated[Path | None, typer.Option(help="TOML settings file")]
+
+
+def open_local(config: Path | None, data_dir: Path | None, *, log: bool = False) -> Maia:
+    """The embedded store named by the options and settings; bad settings exit cleanly."""
+    from maia.logs import configure_logging
+    from maia.service import Maia
+    from maia.settings import Settings
+
+    try:
+        settings = Settings.load(config, data_dir=data_dir)
+        if log:  # stderr only: for `maia mcp`, stdout carries the protocol
+            configure_logging(settings.log_level, settings.log_format)
+        return Maia.open(settings=settings)
+    except MaiaError as exc:
+        fail(exc)
+
+
 @app.command()
 def version() -> None:
     """Print the MAIA version."""
@@ -52,11 +77,8 @@ def serve(
     port: Annotated[
         int | None, typer.Option("--port", "-p", help="HTTP port (default: 8080)")
     ] = None,
-    data_dir: Annotated[
-        Path | None,
-        typer.Option(help="Data directory (default: MAIA_DATA_DIR or the user data dir)"),
-    ] = None,
-    config: Annotated[Path | None, typer.Option(help="TOML settings file")] = None,
+    data_dir: DataDirOption = None,
+    config: ConfigOption = None,
     insecure: Annotated[
         bool, typer.Option("--insecure", help="Allow a non-loopback address without an API key")
     ] = False,
@@ -102,50 +124,27 @@ def serve(
 
 @app.command()
 def mcp(
-    data_dir: Annotated[
-        Path | None,
-        typer.Option(help="Data directory (default: MAIA_DATA_DIR or the user data dir)"),
-    ] = None,
-    config: Annotated[Path | None, typer.Option(help="TOML settings file")] = None,
+    data_dir: DataDirOption = None,
+    config: ConfigOption = None,
 ) -> None:
     """Run the MCP server over stdio on the embedded store (for Claude Desktop, Cursor...)."""
     import anyio
 
-    from maia.logs import configure_logging
     from maia.mcp import create_mcp_server
-    from maia.service import Maia
-    from maia.settings import Settings
 
-    try:
-        settings = Settings.load(config, data_dir=data_dir)
-        # stdout carries the protocol: logs go to stderr only.
-        configure_logging(settings.log_level, settings.log_format)
-        maia = Maia.open(settings=settings)
-    except MaiaError as exc:
-        fail(exc)
-    with maia:
+    with open_local(config, data_dir, log=True) as maia:
         anyio.run(create_mcp_server(maia).run_stdio_async)
 
 
 @app.command()
 def reindex(
-    data_dir: Annotated[
-        Path | None,
-        typer.Option(help="Data directory (default: MAIA_DATA_DIR or the user data dir)"),
-    ] = None,
-    config: Annotated[Path | None, typer.Option(help="TOML settings file")] = None,
+    data_dir: DataDirOption = None,
+    config: ConfigOption = None,
 ) -> None:
     """Embed every memory lacking an embedding of the configured model (after a model change)."""
     from rich.progress import Progress
 
-    from maia.service import Maia
-    from maia.settings import Settings
-
-    try:
-        maia = Maia.open(settings=Settings.load(config, data_dir=data_dir))
-    except MaiaError as exc:
-        fail(exc)
-    with maia, Progress(console=err_console, transient=False) as progress:
+    with open_local(config, data_dir) as maia, Progress(console=err_console) as progress:
         task = progress.add_task("re-embedding", total=None)
         done = maia.reindex(lambda n, total: progress.update(task, completed=n, total=total))
     typer.echo(f"re-embedded {done} memories with {maia.engine.embedder.model_id}")
