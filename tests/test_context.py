@@ -27,7 +27,7 @@ from maia.context import (
     Zone,
     pack,
 )
-from maia.retrieval.tokens import TokenCounter, token_counter
+from maia.retrieval.tokens import token_counter
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 OLD = NOW - timedelta(days=10)
@@ -50,12 +50,7 @@ CODE_BLOCK = (
 )
 
 
-@pytest.fixture(scope="module")
-def counter() -> TokenCounter:
-    return token_counter()
-
-
-COUNTER = token_counter()
+COUNTER = token_counter()  # the real cl100k_base tokenizer
 
 
 # -- building candidates -------------------------------------------------------------------
@@ -68,8 +63,9 @@ def unit(rng: random.Random, dim: int = DIM) -> npt.NDArray[np.float32]:
 
 def nudge(rng: random.Random, vector: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
     """A vector with cosine ~0.99 to ``vector``: a near duplicate."""
-    v = vector + 0.1 * unit(rng) / np.sqrt(2)
-    return (v / np.linalg.norm(v)).astype(np.float32)
+    v = vector + np.float32(0.1 / np.sqrt(2)) * unit(rng)
+    out: npt.NDArray[np.float32] = (v / np.linalg.norm(v)).astype(np.float32)
+    return out
 
 
 def random_text(rng: random.Random) -> str:
@@ -477,7 +473,8 @@ def test_near_duplicates_by_vector_keep_the_better_scored() -> None:
     ortho /= np.linalg.norm(ortho)
 
     def at_cosine(cos: float) -> npt.NDArray[np.float32]:
-        return (cos * base + np.sqrt(1 - cos**2) * ortho).astype(np.float32)
+        out: npt.NDArray[np.float32] = (cos * base + (1 - cos**2) ** 0.5 * ortho).astype(np.float32)
+        return out
 
     pieces = [
         piece("best", "Alice moved to Berlin in May.", 0.6, vector=base),

@@ -4,9 +4,10 @@ attend best. Pure: candidates and options in, an ordered block out.
 Zones: **critical** first (~15% of the budget; score >= 0.7), **middle** (~65%), and
 **recency** last (~20%; working memories, and memories from the last 24 h scoring
 >= 0.3), oldest to newest so the newest ends the block. A zone's unused budget flows
-to the others. Near-duplicates are dropped; a memory that does not fit whole may be
-cut at a sentence (else word, else token) boundary and is flagged ``truncated``. The
-whole output (system prompt, separators, decoration) never exceeds the budget.
+to the others. Near-duplicates are dropped; a memory that does not fit whole, even with
+the budget other zones left unused, may be cut at a sentence (else word, else token)
+boundary and is flagged ``truncated``. The whole output (system prompt, separators,
+decoration, escaping) never exceeds the budget.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from functools import lru_cache
+from operator import attrgetter
 from typing import cast
 
 import numpy as np
@@ -111,6 +113,7 @@ class Packed:
 
 
 def zone_of(piece: Piece, options: PackOptions) -> Zone:
+    """The zone a memory belongs in (``pack`` applies the same rule inline)."""
     if piece.type == "working":
         return Zone.RECENCY
     if piece.score >= options.critical_score:
@@ -124,7 +127,9 @@ def zone_of(piece: Piece, options: PackOptions) -> Zone:
 def normalised_text(text: str) -> str:
     """Case and spacing folded: the same text typed twice compares equal. (Closer
     paraphrases are caught by the embedding check.)"""
-    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+    if not text.isascii():  # NFKC leaves ASCII as it is
+        text = unicodedata.normalize("NFKC", text)
+    return " ".join(text.casefold().split())
 
 
 @lru_cache(maxsize=4096)
@@ -139,7 +144,13 @@ class _Renderer:
     def __init__(self, options: PackOptions, counter: TokenCounter) -> None:
         self.options = options
         self.counter = counter
-        self._extra: dict[object, int] = {}
+        self._extra: dict[Hashable, int] = {}
+        self._plain_key = (counter.name, options.format, options.include_scores)
+        # A lower bound on any memory's decoration_tokens (a bare stand-in, less a token
+        # or two of slack): memories that cannot fit even so are skipped uncounted.
+        bare = Placed("", "", "", 0.0, Zone.MIDDLE, 0, False)
+        prefix, suffix = self.decoration(bare, Zone.MIDDLE, False)
+        self.floor = max(self.tokens(prefix) + self.tokens(suffix) - 2, 0)
 
     def tokens(self, text: str) -> int:
         return _count(cast(Hashable, self.counter), text)
@@ -158,14 +169,14 @@ class _Renderer:
             return lead + "<memories>\n", "\n</memories>"
         return lead, ""
 
-    def decoration(self, piece: Piece, zone: Zone, truncated: bool) -> tuple[str, str]:
+    def decoration(self, piece: Piece | Placed, zone: Zone, truncated: bool) -> tuple[str, str]:
         suffix = TRUNCATED_SUFFIX if truncated else ""
         percent = min(int(piece.score * 100), 100)
         if self.options.format is ContextFormat.XML:
             score = f' score="{piece.score:.2f}"' if self.options.include_scores else ""
             cut = ' truncated="true"' if truncated else ""
             tag = (
-                f'<memory id="{html.escape(piece.id)}" type="{html.escape(piece.type)}"'
+                f'<memory id="{_attribute(piece.id)}" type="{_attribute(piece.type)}"'
                 f'{score} position="{zone.value}"{cut}>'
             )
             return tag, "</memory>"
@@ -185,28 +196,50 @@ class _Renderer:
     def body_tokens(self, content: str, tokens: int) -> int:
         """Tokens of ``content`` as rendered: escaping (xml) and indentation (markdown)
         can cost more than the raw text's ``tokens``, so changed text is counted again."""
-        if self.options.format is ContextFormat.TEXT:
+        fmt = self.options.format
+        if fmt is ContextFormat.TEXT:
             return tokens
-        body = self.body(content)
-        return tokens if body == content else self.counter.count(body)
+        if fmt is ContextFormat.XML:
+            changed = "&" in content or "<" in content or ">" in content
+        else:
+            changed = "\n" in content
+        return self.counter.count(self.body(content)) if changed else tokens
 
     def decoration_tokens(self, piece: Piece, zone: Zone, truncated: bool) -> int:
-        key = (
-            (piece.id, zone, truncated)
-            if self.options.format is ContextFormat.XML
-            else (
-                min(int(piece.score * 100), 100),
-                truncated,
-            )
-        )
+        """Tokens one memory adds besides its text: decoration and separator."""
+        options = self.options
+        if options.format is ContextFormat.XML:  # the tag names the memory
+            key: Hashable = (piece.id, zone, truncated)
+        else:  # the same for every memory with this percentage
+            percent = min(int(piece.score * 100), 100) if options.include_scores else 0
+            key = (percent, truncated)
         found = self._extra.get(key)
         if found is None:
-            prefix, suffix = self.decoration(piece, zone, truncated)
-            found = self.tokens(prefix) + self.tokens(suffix) + self.tokens(self.separator)
-            if self.options.format is not ContextFormat.TEXT:
-                found += 2  # escaping or indentation can add a token or two
+            shared = (self._plain_key, key) if options.format is not ContextFormat.XML else None
+            found = _PLAIN_DECORATION_TOKENS.get(shared) if shared else None
+            if found is None:
+                prefix, suffix = self.decoration(piece, zone, truncated)
+                found = self.tokens(prefix) + self.tokens(suffix) + self.tokens(self.separator)
+                if options.format is not ContextFormat.TEXT:
+                    found += 2  # escaping or indentation can add a token or two
+                if shared:
+                    _PLAIN_DECORATION_TOKENS[shared] = found
             self._extra[key] = found
         return found
+
+
+def _attribute(value: str) -> str:
+    """``value`` escaped for an XML attribute (most need nothing: no copy then)."""
+    if any(c in value for c in "&<>\"'"):
+        return html.escape(value)
+    return value
+
+
+# Decoration costs of the text and markdown formats, by ((encoding, format, scores shown),
+# (percentage, cut)): a few hundred entries at most, shared across calls.
+_PLAIN_DECORATION_TOKENS: dict[Hashable, int] = {}
+_BY_ID = attrgetter("id")
+_BY_SCORE = attrgetter("score")
 
 
 @dataclass
@@ -245,49 +278,75 @@ def pack(candidates: Sequence[Piece], options: PackOptions, counter: TokenCounte
         Zone.RECENCY: max(int(room * options.recency_share), 0),
     }
     fills = {zone: _Fill(budget) for zone, budget in budgets.items()}
-    eligible = sorted(
-        (p for p in candidates if p.score >= options.min_score),
-        key=lambda p: (-p.score, p.id),
-    )
+    # Best first, ties by id (two stable sorts: cheaper than one on a tuple key).
+    eligible = [p for p in candidates if p.score >= options.min_score]
+    eligible.sort(key=_BY_ID)
+    eligible.sort(key=_BY_SCORE, reverse=True)
     queues: dict[Zone, list[Piece]] = {zone: [] for zone in Zone}
-    for piece in eligible:
-        queues[zone_of(piece, options)].append(piece)
+    critical, middle, recency = queues[Zone.CRITICAL], queues[Zone.MIDDLE], queues[Zone.RECENCY]
+    recent = options.now - options.recency_window
+    for p in eligible:  # zone_of's rule, inlined: this loop sees every candidate
+        if p.type == "working":
+            recency.append(p)
+        elif p.score >= options.critical_score:
+            critical.append(p)
+        elif p.score >= options.recency_score and (
+            p.created_at >= recent or p.accessed_at >= recent
+        ):
+            recency.append(p)
+        else:
+            middle.append(p)
 
+    plain = options.format is ContextFormat.TEXT
+    min_cut = options.min_cut_tokens
+    floor = render.floor  # cost of any memory >= its tokens + floor
     kept_texts: set[str] = set()
     kept = _Vectors()
     placed_ids: set[str] = set()
+    created: dict[str, datetime] = {}
     duplicates: set[str] = set()
 
-    def is_duplicate(piece: Piece, *, record: bool = True) -> bool:
-        """Whether ``piece`` repeats a placed memory (same text, or a close vector)."""
-        if piece.id in duplicates:
-            return True
-        same = normalised_text(piece.content) in kept_texts or (
+    def repeats(piece: Piece, text: str) -> bool:
+        """Whether ``piece`` (folded to ``text``) repeats a placed memory: the same text,
+        or a vector at least ``duplicate_similarity`` alike."""
+        return text in kept_texts or (
             piece.vector is not None
             and kept.max_similarity(piece.vector) >= options.duplicate_similarity
         )
+
+    def is_duplicate(piece: Piece, *, record: bool = True) -> bool:
+        if piece.id in duplicates:
+            return True
+        same = repeats(piece, normalised_text(piece.content))
         if same and record:
             duplicates.add(piece.id)
         return same
 
-    def keep(piece: Piece, zone: Zone, content: str, tokens: int, cost: int, cut: bool) -> None:
-        kept_texts.add(normalised_text(piece.content))
+    def keep(
+        piece: Piece, zone: Zone, text: str, content: str, tokens: int, cost: int, cut: bool
+    ) -> None:
+        kept_texts.add(text)
         if piece.vector is not None:
             kept.add(piece.vector)
         placed_ids.add(piece.id)
+        if zone is Zone.RECENCY:
+            created[piece.id] = piece.created_at
         fill = fills[zone]
         fill.used += cost
         fill.placed.append(Placed(piece.id, content, piece.type, piece.score, zone, tokens, cut))
 
     def put(piece: Piece, zone: Zone, limit: int) -> int:
-        """Places ``piece`` whole if it fits under ``limit``; returns the tokens used."""
-        if piece.tokens > limit:  # cheap first check: decoration only adds
-            return 0
-        cost = render.body_tokens(piece.content, piece.tokens)
+        """Places ``piece`` whole if it fits under ``limit``; returns the tokens used.
+        (Callers first skip memories whose text alone exceeds ``limit``.)"""
+        cost = piece.tokens if plain else render.body_tokens(piece.content, piece.tokens)
         cost += render.decoration_tokens(piece, zone, False)
-        if cost > limit or is_duplicate(piece):
+        if cost > limit:
             return 0
-        keep(piece, zone, piece.content, piece.tokens, cost, False)
+        text = normalised_text(piece.content)
+        if repeats(piece, text):
+            duplicates.add(piece.id)
+            return 0
+        keep(piece, zone, text, piece.content, piece.tokens, cost, False)
         return cost
 
     def cut(piece: Piece, zone: Zone, limit: int) -> int:
@@ -297,17 +356,17 @@ def pack(candidates: Sequence[Piece], options: PackOptions, counter: TokenCounte
         overhead = render.decoration_tokens(piece, zone, True)
         text_room = limit - overhead
         for _ in range(3):  # rendering may cost more than the raw cut: cut shorter
-            if text_room < options.min_cut_tokens:
+            if text_room < min_cut:
                 return 0
             content = cut_to_fit(piece.content, text_room, counter)
             if not content:
                 return 0
             if content == piece.content:  # it fits whole after all
-                return put(piece, zone, limit)
+                return put(piece, zone, limit) if piece.tokens <= limit else 0
             tokens = counter.count(content)
             cost = render.body_tokens(content, tokens) + overhead
             if cost <= limit:
-                keep(piece, zone, content, tokens, cost, True)
+                keep(piece, zone, normalised_text(piece.content), content, tokens, cost, True)
                 return cost
             text_room -= cost - limit
         return 0
@@ -317,12 +376,18 @@ def pack(candidates: Sequence[Piece], options: PackOptions, counter: TokenCounte
         # does not fit, if a cut of it could, keeps the rest of the share reserved.
         for zone in Zone:
             fill = fills[zone]
+            left = fill.budget
             for piece in queues[zone]:
-                left = fill.budget - fill.used
-                if put(piece, zone, left):
-                    continue
-                overhead = render.decoration_tokens(piece, zone, True)
-                if left - overhead >= options.min_cut_tokens and not is_duplicate(piece):
+                if piece.tokens + floor <= left:
+                    taken = put(piece, zone, left)
+                    if taken:
+                        left -= taken
+                        continue
+                if (
+                    left >= min_cut
+                    and left - render.decoration_tokens(piece, zone, True) >= min_cut
+                    and not is_duplicate(piece)
+                ):
                     fill.deferred, fill.reserved = piece, left
                     break
         # 2. What the zones left unused, in zone order, to whole memories (a deferred one
@@ -330,15 +395,24 @@ def pack(candidates: Sequence[Piece], options: PackOptions, counter: TokenCounte
         spare = room - sum(f.used + f.reserved for f in fills.values())
         for zone in Zone:
             fill = fills[zone]
+            deferred = fill.deferred
             for piece in queues[zone]:
-                if piece.id in placed_ids or piece.id in duplicates:
-                    continue
-                if piece is fill.deferred:
-                    taken = put(piece, zone, spare + fill.reserved)
+                if piece is deferred:
+                    if piece.id in duplicates:
+                        continue
+                    limit = spare + fill.reserved
+                    taken = put(piece, zone, limit) if piece.tokens + floor <= limit else 0
                     if taken:
-                        spare += fill.reserved - taken
+                        spare = limit - taken
                         fill.deferred, fill.reserved = None, 0
-                elif spare > 0:
+                elif spare <= 0:
+                    if fill.deferred is None:  # nothing more can be placed
+                        break
+                elif (
+                    piece.tokens + floor <= spare
+                    and piece.id not in placed_ids
+                    and piece.id not in duplicates
+                ):
                     spare -= put(piece, zone, spare)
         # 3. Then at most one cut per zone: its deferred memory (within its reservation
         # and what is still spare), else its best memory left out.
@@ -346,7 +420,7 @@ def pack(candidates: Sequence[Piece], options: PackOptions, counter: TokenCounte
             fill = fills[zone]
             limit, fill.reserved = spare + fill.reserved, 0
             target = fill.deferred
-            if target is None and limit >= options.min_cut_tokens:
+            if target is None and limit >= min_cut:
                 target = next(
                     (
                         p
@@ -357,16 +431,14 @@ def pack(candidates: Sequence[Piece], options: PackOptions, counter: TokenCounte
                 )
             spare = limit - (cut(target, zone, limit) if target is not None else 0)
 
-    by_id = {p.id: p for p in eligible}
     ordered = (
         sorted(fills[Zone.CRITICAL].placed, key=lambda p: -p.score)
         + sorted(fills[Zone.MIDDLE].placed, key=lambda p: -p.score)
-        + sorted(fills[Zone.RECENCY].placed, key=lambda p: by_id[p.id].created_at)
+        + sorted(fills[Zone.RECENCY].placed, key=lambda p: created[p.id])
     )
     blocks = []
     for item in ordered:
-        piece = by_id[item.id]
-        prefix, suffix = render.decoration(piece, item.position, item.truncated)
+        prefix, suffix = render.decoration(item, item.position, item.truncated)
         blocks.append(prefix + render.body(item.content) + suffix)
     body = render.separator.join(blocks)
     if blocks:
@@ -393,7 +465,7 @@ def pack(candidates: Sequence[Piece], options: PackOptions, counter: TokenCounte
             recency_budget=budgets[Zone.RECENCY],
         ),
         duplicates_dropped=len(duplicates),
-        budget_too_small=room < options.min_cut_tokens and not blocks,
+        budget_too_small=room < min_cut and not blocks,
     )
 
 
@@ -402,19 +474,23 @@ class _Vectors:
 
     def __init__(self) -> None:
         self._matrix: npt.NDArray[np.float32] | None = None
+        self._kept: npt.NDArray[np.float32] | None = None  # the filled rows
         self._size = 0
+        self._dim = 0
 
     def add(self, vector: npt.NDArray[np.float32]) -> None:
         if self._matrix is None:
-            self._matrix = np.zeros((16, len(vector)), dtype=np.float32)
-        elif self._size == len(self._matrix) or len(vector) != self._matrix.shape[1]:
-            if len(vector) != self._matrix.shape[1]:
-                return  # another model's vector: not comparable
+            self._dim = len(vector)
+            self._matrix = np.zeros((64, self._dim), dtype=np.float32)
+        elif len(vector) != self._dim:
+            return  # another model's vector: not comparable
+        elif self._size == len(self._matrix):
             self._matrix = np.concatenate([self._matrix, np.zeros_like(self._matrix)])
         self._matrix[self._size] = vector
         self._size += 1
+        self._kept = self._matrix[: self._size]
 
     def max_similarity(self, vector: npt.NDArray[np.float32]) -> float:
-        if self._matrix is None or not self._size or len(vector) != self._matrix.shape[1]:
+        if self._kept is None or len(vector) != self._dim:
             return -1.0
-        return float((self._matrix[: self._size] @ vector).max())
+        return float((self._kept @ vector).max())

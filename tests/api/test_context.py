@@ -3,17 +3,20 @@ working memories, budget defaults and access counting."""
 
 from __future__ import annotations
 
+import itertools
 import math
+import os
 import re
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
 
+from maia import Maia, Settings
 from maia.models import ContextResponse
 from tests.conftest import LiveServer
 
@@ -49,7 +52,34 @@ FACTS = (
 )
 
 
-# -- helpers -------------------------------------------------------------------------------
+# -- fixtures and helpers ------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """One server (hashing embedder) for the module; tests keep to namespaces of their own.
+    (Like conftest's ``running_server``, but yielding the server: one test reads its store.)"""
+    with pytest.MonkeyPatch.context() as env:
+        for name in list(os.environ):
+            if name.upper().startswith("MAIA_"):
+                env.delenv(name)
+        settings = Settings.load(
+            data_dir=tmp_path_factory.mktemp("context"),
+            rate_limit_rps=0,
+            embedding_provider="hashing",
+        )
+    maia = Maia.open(settings=settings)
+    server = LiveServer(maia).start()
+    yield server
+    server.stop()
+    maia.close()
+
+
+@pytest.fixture
+def client(shared: LiveServer) -> Iterator[httpx.Client]:
+    """Overrides the per-test server of conftest with the module's."""
+    with httpx.Client(base_url=shared.url, timeout=30) as http:
+        yield http
 
 
 def add(client: httpx.Client, namespace: str, content: str, type: str = "semantic") -> str:
@@ -207,9 +237,15 @@ def test_relevant_memory_is_included_and_other_namespaces_never_are(
 
 def test_scores_prefix_and_system_prompt(client: httpx.Client) -> None:  # check 32
     for fact in FACTS:
-        add(client, "default", fact)
+        add(client, "prefix", fact)
     system = "You are Alice's assistant. Use these memories:"
-    result = context(client, query="Alice drinks tea", include_scores=True, system_prompt=system)
+    result = context(
+        client,
+        query="Alice drinks tea",
+        namespace="prefix",
+        include_scores=True,
+        system_prompt=system,
+    )
     check_shape(result)
     assert result["content"].startswith(system)
     assert len(SCORED.findall(result["content"])) == len(result["memories"]) > 0
@@ -219,7 +255,7 @@ def test_scores_prefix_and_system_prompt(client: httpx.Client) -> None:  # check
         percent = int(match.group(1))
         assert 0 <= percent <= 100
         assert abs(percent - min(math.floor(memory.get("score", 0) * 100), 100)) <= 1
-    plain = context(client, query="Alice drinks tea")
+    plain = context(client, query="Alice drinks tea", namespace="prefix")
     assert "[relevance:" not in plain["content"]
 
 
@@ -239,8 +275,12 @@ def test_invalid_requests_are_400(client: httpx.Client, body: dict[str, Any]) ->
     assert response.status_code == 400, response.text
     error = response.json()
     assert error["code"] == "INVALID_INPUT"
-    assert error["error"] == "invalid request body"
-    assert error.get("details")
+    # A missing or empty query is a body failure; other fields name themselves.
+    if body.get("query", "") == "":
+        assert error["error"] == "invalid request body"
+        assert error.get("details")
+    else:
+        assert error["error"].startswith("invalid ")
 
 
 def test_malformed_json_is_400(client: httpx.Client) -> None:
@@ -272,16 +312,20 @@ def test_query_time_is_a_go_duration(client: httpx.Client) -> None:
 
 
 def test_markdown_and_xml_formats(client: httpx.Client) -> None:
-    add(client, "default", "Alice likes <b>bold</b> fonts & R&D.")
-    add(client, "default", "Alice's line one\nand line two.")
-    add(client, "default", "Current task: pick fonts for Alice.", type="working")
-    markdown = context(client, query="Alice fonts", format="markdown", include_scores=True)
+    add(client, "formats", "Alice likes <b>bold</b> fonts & R&D.")
+    add(client, "formats", "Alice's line one\nand line two.")
+    add(client, "formats", "Current task: pick fonts for Alice.", type="working")
+    markdown = context(
+        client, query="Alice fonts", namespace="formats", format="markdown", include_scores=True
+    )
     check_shape(markdown)
     assert markdown["content"].startswith("## Relevant memories\n\n- ")
     assert "\n  and line two." in markdown["content"]
     assert "*(relevance " in markdown["content"]
 
-    xml = context(client, query="Alice fonts", format="xml", system_prompt="Context:")
+    xml = context(
+        client, query="Alice fonts", namespace="formats", format="xml", system_prompt="Context:"
+    )
     check_shape(xml)
     assert xml["content"].startswith("Context:\n<memories>\n")
     root = ET.fromstring(xml["content"].removeprefix("Context:\n"))
@@ -296,9 +340,11 @@ def test_min_score_is_respected(client: httpx.Client) -> None:
     add_many(client, "scores", [*FACTS, *(filler(i) for i in range(20))])
     everything = context(client, query="Alice drinks green tea", namespace="scores", now=FUTURE)
     scores = sorted(m.get("score", 0.0) for m in everything["memories"])
-    assert len(scores) > 4
-    threshold = scores[len(scores) // 2]
-    assert scores[0] < threshold
+    assert len(scores) >= 3
+    # Between the two scores furthest apart: access counts (a small ranking signal)
+    # that change between the calls cannot move a memory across it.
+    gap, threshold = max((b - a, (a + b) / 2) for a, b in itertools.pairwise(scores))
+    assert gap > 0.05
     some = context(
         client, query="Alice drinks green tea", namespace="scores", now=FUTURE, min_score=threshold
     )
@@ -324,8 +370,8 @@ def test_unrelated_working_memory_lands_in_recency(client: httpx.Client) -> None
         assert task in result["content"]
 
 
-def test_placed_memories_are_counted_as_accessed(serve: Callable[..., LiveServer]) -> None:
-    server = serve()
+def test_placed_memories_are_counted_as_accessed(shared: LiveServer) -> None:
+    server = shared
     with httpx.Client(base_url=server.url, timeout=30) as client:
         ids = add_many(client, "counted", [*FACTS, *(filler(i) for i in range(80))])
         other = add(client, "elsewhere", FACTS[0])
