@@ -1,18 +1,24 @@
 """Local embedding (all-MiniLM-L6-v2 int8 on onnxruntime) and end-to-end batch ingest.
 
+Embedder configurations: ``threads`` (onnxruntime intra-op threads per run) and
+``workers`` (runs of 32 texts in parallel, one per worker thread; a single query is one
+run, so it always stays on ``threads`` threads).
+
 * Query: ``--questions`` (500) short questions embedded one at a time, as a search does,
-  with ``MiniLMEmbedder(threads=1)`` (the default ``embedding_threads``) and threads=2.
+  with ``MiniLMEmbedder(threads=1)`` and threads=2.
 * Batch: ``--turns`` (2,000) synthetic conversational turns (``Alice said, "…"``, one to
   four sentences) embedded in batches of ``--batch`` (200) as the engine embeds them
-  (the speaker attribution stripped first), threads=1 and threads=2: texts/s.
+  (the speaker attribution stripped first): threads=1 (one intra-op thread), threads=2,
+  and threads=1 with 2 workers: texts/s.
 * Ingest: ``Maia.open(tmp, embedding_provider="local", sqlite_synchronous="normal")``
-  and ``create_memories`` of the same turns in batches of 200: turns/s. Then the same
+  and ``create_memories`` of the same turns in batches of 200: turns/s, with the
+  settings' default embedder and with the others. Then, with the defaults, the same
   turns once more (another namespace), the pipeline called part by part -- memory
   models, ``engine.embed_contents``, one SQLite transaction (``insert_memories`` +
   ``put_vectors``), ``engine.index.add`` -- to show where the time goes.
 
 Run: ``.venv/bin/python benchmarks/embedding.py [--quick] [--json]``
-(about 1-2 minutes on 2 cores).
+(about 2-3 minutes on an idle 2-core machine; ``--quick`` about half a minute).
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ from maia.retrieval.embed.base import Vectors
 from maia.retrieval.embed.minilm import MODEL_ID, MiniLMEmbedder, model_files
 from maia.retrieval.engine import embedding_text
 from maia.service.maia import Maia
+from maia.settings import Settings
 
 # The timer, percentiles and report tables are vector_scale.py's (same folder, which is
 # on sys.path when a script in it is run).
@@ -55,7 +62,25 @@ from vector_scale import (
     time_each,
 )
 
-THREADS = (1, 2)
+
+@dataclass(frozen=True)
+class Config:
+    """An embedder configuration: intra-op threads per run, parallel runs (workers)."""
+
+    threads: int
+    workers: int
+
+    @property
+    def label(self) -> str:
+        return f"threads={self.threads}, workers={self.workers}"
+
+
+# The settings' defaults, not Settings(): that would read MAIA_ environment variables.
+DEFAULT = Config(
+    Settings.model_fields["embedding_threads"].default,
+    Settings.model_fields["embedding_workers"].default,
+)
+CONFIGS = tuple(dict.fromkeys((Config(1, 1), Config(2, 1), Config(1, 2), DEFAULT)))
 WARMUP = 5
 
 # -- synthetic texts -----------------------------------------------------------------------
@@ -170,7 +195,7 @@ def token_stats(tokenizer: Tokenizer, texts: Sequence[str]) -> str:
 def bench_embedder(
     questions: Sequence[str], turns: Sequence[str], batch: int, tokenizer: Tokenizer
 ) -> tuple[list[Section], list[Check]]:
-    """Query latency and batch throughput of ``MiniLMEmbedder`` at each thread count."""
+    """Query latency and batch throughput of ``MiniLMEmbedder`` in each configuration."""
     query = Section(
         f"Query embedding: {len(questions):,} short questions, one per call",
         ("embedder", "tokens", *LATENCY_COLUMNS, "texts/s"),
@@ -184,17 +209,18 @@ def bench_embedder(
     singles = [[text] for text in questions]
     groups = batches(texts, batch)
     checks: list[Check] = []
-    for threads in THREADS:
-        embedder = MiniLMEmbedder(threads=threads)
-        name = f"MiniLM int8, threads={threads}"
-        timings, _ = time_each(embedder.embed, singles, warmup=WARMUP)
-        latency = Latency.of(timings)
-        err.print(f"  {name}: query p50 {latency.p50_ms} ms, p99 {latency.p99_ms} ms")
-        query.rows.append(
-            (name, token_stats(tokenizer, questions), *latency_cells(latency), latency.rate())
-        )
-        if threads == 1:
-            checks.append(Check("query embedding p50, 1 thread", latency.p50_ms, 10.0, "ms"))
+    for config in CONFIGS:
+        embedder = MiniLMEmbedder(threads=config.threads, workers=config.workers)
+        name = f"MiniLM int8, {config.label}"
+        if config.workers == 1:  # a query is one run: workers would not change it
+            timings, _ = time_each(embedder.embed, singles, warmup=WARMUP)
+            latency = Latency.of(timings)
+            err.print(f"  {name}: query p50 {latency.p50_ms} ms, p99 {latency.p99_ms} ms")
+            query.rows.append(
+                (name, token_stats(tokenizer, questions), *latency_cells(latency), latency.rate())
+            )
+            if config.threads == 1:
+                checks.append(Check("query embedding p50, 1 thread", latency.p50_ms, 10.0, "ms"))
         timings, _ = time_each(embedder.embed, groups, warmup=1)
         latency = Latency.of(timings)
         err.print(f"  {name}: batch {latency.rate(len(texts))} texts/s")
@@ -284,7 +310,7 @@ def pipeline_stages(maia: Maia, groups: Sequence[list[MemoryCreate]]) -> list[St
 
 
 def run_ingest(
-    turns: Sequence[str], batch: int, threads: int, *, take_apart: bool
+    turns: Sequence[str], batch: int, config: Config, *, take_apart: bool
 ) -> tuple[Stage, list[Stage]]:
     """``create_memories`` batch by batch into a new store; then, if ``take_apart``,
     the same turns through its parts (into another namespace)."""
@@ -294,12 +320,13 @@ def run_ingest(
             Path(tmp),
             embedding_provider="local",
             sqlite_synchronous="normal",
-            embedding_threads=threads,
+            embedding_threads=config.threads,
+            embedding_workers=config.workers,
         ) as maia,
     ):
         timings, _ = time_each(maia.create_memories, memory_batches(turns, batch, "bench/ingest"))
         whole = Stage("create_memories (the whole, as measured above)", timings)
-        err.print(f"  create_memories, embedding threads={threads}: {len(timings)} batches")
+        err.print(f"  create_memories, {config.label}: {Latency.of(timings).rate(len(turns))}/s")
         if not take_apart:
             return whole, []
         return whole, pipeline_stages(maia, memory_batches(turns, batch, "bench/breakdown"))
@@ -310,30 +337,27 @@ def bench_ingest(turns: Sequence[str], batch: int) -> tuple[list[Section], list[
     ingest = Section(
         f"Ingest: Maia.create_memories, {count:,} turns in batches of {batch} "
         '(embedding_provider="local", sqlite_synchronous="normal")',
-        ("case", "embedding threads", "batches", "p50 batch ms", "max batch ms", *RATE_COLUMNS),
+        ("embedder", "batches", "p50 batch ms", "max batch ms", *RATE_COLUMNS),
     )
     breakdown = Section(
         f"Ingest breakdown: the same {count:,} turns again (another namespace), "
-        "create_memories' parts called one by one, embedding_threads=1",
+        f"create_memories' parts called one by one, default embedder ({DEFAULT.label})",
         ("part", "total s", "CPU s", "p50 ms / batch", "share", "turns/s if alone"),
     )
     checks: list[Check] = []
-    for threads in THREADS:
-        whole, stages = run_ingest(turns, batch, threads, take_apart=threads == 1)
+    for config in CONFIGS:
+        whole, stages = run_ingest(turns, batch, config, take_apart=config == DEFAULT)
         latency = Latency.of(whole.timings)
+        name = f"{config.label}{' (the default)' if config == DEFAULT else ''}"
         ingest.rows.append(
-            (
-                "create_memories",
-                threads,
-                latency.count,
-                latency.p50_ms,
-                latency.max_ms,
-                *rate_cells(latency, count),
-            )
+            (name, latency.count, latency.p50_ms, latency.max_ms, *rate_cells(latency, count))
         )
+        if config in (Config(1, 1), DEFAULT):
+            checks.append(
+                Check(f"batch ingest, {name}", latency.rate(count), 100.0, "turns/s", True)
+            )
         if not stages:
             continue
-        checks.append(Check("batch ingest, 1 thread", latency.rate(count), 100.0, "turns/s", True))
         parts = sum(Latency.of(stage.timings).total_s for stage in stages)
         for stage in [*stages, whole]:
             part = Latency.of(stage.timings)

@@ -18,8 +18,14 @@ Every case uses ``maia.retrieval.index.vectors.VectorIndex`` itself, on seeded u
 * ``--alternatives``: the same 100K vectors in plain ``usearch`` indexes with other
   dtypes / connectivity / expansion_add: build time, search latency, recall, inserts.
 
-Run: ``.venv/bin/python benchmarks/vector_scale.py [--quick] [--json] [--alternatives]
-[--data random|clustered]``. A default run takes about 5-10 minutes on 2 cores.
+Latency tables show wall time and this process's CPU time: on a shared machine the
+first grows with the load, the second much less. numpy's BLAS runs the exact scans;
+``OPENBLAS_NUM_THREADS=1`` makes them single-threaded (the header says which).
+
+Run: ``.venv/bin/python benchmarks/vector_scale.py [--quick] [--json] [--data
+random|clustered] [--alternatives [DTYPE:M:EF_ADD,...]] [--skip-ann] [--skip-filter]``.
+A default run takes about 4 minutes on an idle 2-core machine (most of it the HNSW
+build of 100K random vectors); ``--quick`` (20K / 100K vectors) under half a minute.
 """
 
 from __future__ import annotations
@@ -47,6 +53,11 @@ from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
+
+# onnxruntime must be loaded before usearch (which this script imports directly):
+# imported after usearch's extension, onnxruntime's crashes (SIGSEGV); VectorIndex
+# imports onnxruntime itself for that reason.
+import onnxruntime  # noqa: F401  (imported for its load order only)
 from rich.console import Console
 from rich.table import Table
 
@@ -233,6 +244,8 @@ def print_table(report: Report) -> None:
         console.print(table)
         for note in section.notes:
             console.print(f"  {note}", markup=False)
+    if not report.checks:
+        return
     console.print("\nTargets", style="bold")
     table = Table()
     for i, name in enumerate(("target", "measured", "limit", "met")):
@@ -680,7 +693,9 @@ def environment(args: argparse.Namespace) -> dict[str, Any]:
         for name in ("data", "vectors", "queries", "filter_vectors", "namespaces", "inserts")
     }
     settings |= {"ef": ",".join(map(str, args.ef)), "seed": args.seed}
-    return base_environment(settings, ("maia", "numpy", "usearch"), {"usearch SIMD": simd})
+    blas = os.environ.get("OPENBLAS_NUM_THREADS") or os.environ.get("OMP_NUM_THREADS")
+    details = {"usearch SIMD": simd, "OpenBLAS threads": blas or "default (all cores)"}
+    return base_environment(settings, ("maia", "numpy", "usearch"), details)
 
 
 # -- main ----------------------------------------------------------------------------------
@@ -716,6 +731,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--threads", type=int, default=0, help="build threads of --alternatives (0 = all)"
     )
+    parser.add_argument("--skip-ann", action="store_true", help="skip the ANN and insert cases")
     parser.add_argument("--skip-filter", action="store_true", help="skip the 1M filter case")
     parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
     args = parser.parse_args(argv)
@@ -730,33 +746,40 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def ann_and_insert(
+    data: AnnData, source: VectorSource, args: argparse.Namespace
+) -> tuple[list[Section], list[Check]]:
+    """The ANN case, then single inserts into its index (freed on return)."""
+    with tempfile.TemporaryDirectory(prefix="maia-bench-vectors-") as tmp:
+        ann, ann_checks, index = bench_ann(data, args.ef, Path(tmp))
+    err.print("Insert:")
+    insert, insert_checks = bench_insert(index, source, args.inserts)
+    return [ann, insert], ann_checks + insert_checks
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     report = Report(environment(args))
     err.print(f"MAIA vector scale benchmark: {report.environment['machine']}")
     started = clocks()
     source = VectorSource(args.seed, args.data)
-    with tempfile.TemporaryDirectory(prefix="maia-bench-vectors-") as tmp:
+    if not args.skip_ann or args.alternatives:
         err.print(f"ANN: generating {args.vectors:,} {args.data} vectors + exact neighbours")
         data = AnnData.make(source, args.vectors, args.queries)
-        section, checks, index = bench_ann(data, args.ef, Path(tmp))
-        report.sections.append(section)
-        report.checks += checks
-    err.print("Insert:")
-    section, checks = bench_insert(index, source, args.inserts)
-    report.sections.append(section)
-    report.checks += checks
-    del index
-    gc.collect()
-    if args.alternatives:
-        err.print("Alternatives:")
-        alternatives = [Alternative.parse(text) for text in args.alternatives.split(",")]
-        inserts = max(50, args.inserts // 5)
-        report.sections.append(
-            bench_alternatives(data, source, alternatives, args.ef, args.threads, inserts)
-        )
-    del data
-    gc.collect()
+        if not args.skip_ann:
+            sections, checks = ann_and_insert(data, source, args)
+            report.sections += sections
+            report.checks += checks
+            gc.collect()
+        if args.alternatives:
+            err.print("Alternatives:")
+            alternatives = [Alternative.parse(text) for text in args.alternatives.split(",")]
+            inserts = max(50, args.inserts // 5)
+            report.sections.append(
+                bench_alternatives(data, source, alternatives, args.ef, args.threads, inserts)
+            )
+        del data
+        gc.collect()
     if not args.skip_filter:
         err.print("Filter:")
         sections, checks = bench_filter(source, args.filter_vectors, args.namespaces, args.queries)
