@@ -54,6 +54,7 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
+from machine import cpu_model, load_average, revision
 from maia.bench.locomo import CATEGORIES, _namespace, ingest, load
 from maia.context import ContextFormat, PackOptions, Piece, pack
 from maia.retrieval.tokens import token_counter
@@ -426,32 +427,6 @@ def bench_locomo(data: Path, conversations: int | None) -> dict[str, Any]:
 
 
 # -- reporting -----------------------------------------------------------------------------
-
-
-def cpu_model() -> str:
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return platform.processor() or platform.machine()
-
-
-def revision() -> str:
-    try:
-        done = subprocess.run(
-            ["git", "describe", "--always", "--dirty"],
-            cwd=Path(__file__).parent,
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    return done.stdout.strip()
-
-
-def load_average() -> str:
-    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def verdict(row: Timing) -> str:

@@ -45,6 +45,8 @@ import httpx
 from rich.console import Console
 from rich.table import Table
 
+from machine import cpu_model, revision
+
 T = TypeVar("T")
 Payload = dict[str, Any]
 
@@ -401,14 +403,6 @@ def run_benchmark(base_url: str, args: argparse.Namespace) -> list[Row]:
 # -- reporting -----------------------------------------------------------------------------
 
 
-def cpu_model() -> str:
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return platform.processor() or platform.machine()
-
-
 def fsync_ms(samples: int = 200) -> float:
     """Median cost of one 4 KiB write + fsync where the data directory will be (TMPDIR):
     what ``synchronous=full`` adds to every commit, at least."""
@@ -455,21 +449,6 @@ def other_cpu_pct(before: CpuSnapshot | None, after: CpuSnapshot | None) -> floa
     other = (after.machine - before.machine) - (after.ours - before.ours)
     capacity = (after.wall - before.wall) * (os.cpu_count() or 1)
     return round(max(other, 0.0) / capacity * 100, 1)
-
-
-def revision() -> str:
-    """The source tree's commit (``-dirty`` with uncommitted changes), if it is a git tree."""
-    try:
-        done = subprocess.run(
-            ["git", "describe", "--always", "--dirty"],
-            cwd=Path(__file__).parent,
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    return done.stdout.strip()
 
 
 def environment(args: argparse.Namespace) -> dict[str, Any]:

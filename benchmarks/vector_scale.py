@@ -41,7 +41,6 @@ import json
 import math
 import os
 import platform
-import subprocess
 import sys
 import tempfile
 import time
@@ -61,6 +60,7 @@ import onnxruntime  # noqa: F401  (imported for its load order only)
 from rich.console import Console
 from rich.table import Table
 
+from machine import cpu_model, load_average, revision
 from maia.retrieval.index.vectors import HnswParams, Scope, VectorIndex
 
 T = TypeVar("T")
@@ -616,32 +616,6 @@ def bench_alternatives(
 
 
 # -- environment ---------------------------------------------------------------------------
-
-
-def cpu_model() -> str:
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return platform.processor() or platform.machine()
-
-
-def revision() -> str:
-    try:
-        done = subprocess.run(
-            ["git", "describe", "--always", "--dirty"],
-            cwd=Path(__file__).parent,
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    return done.stdout.strip()
-
-
-def load_average() -> str:
-    return " ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
 def base_environment(
