@@ -362,12 +362,18 @@ def test_damaged_or_stale_files_mean_rebuild(
     assert message in caplog.text
     # The index still works: rebuilt from its exact rows, it finds the nearest vectors.
     # (A rebuilt graph is another graph: compare with the truth, not the old graph.)
+    # HNSW is approximate (and a parallel build is not deterministic): judge it over many
+    # queries, as recall, rather than demanding the exact neighbour every time.
     index.rebuild_hnsw()
-    for query in unit(np.random.default_rng(11), 10):
+    queries = unit(np.random.default_rng(11), 20)
+    top_hits = overlap = 0
+    for query in queries:
         truth = brute_force(rows, query, 5)
         found = keys(index.search(query, Scope("t"), 5))
-        assert found[0] == truth[0]
-        assert len(set(found) & set(truth)) >= 4
+        top_hits += found[0] == truth[0]
+        overlap += len(set(found) & set(truth))
+    assert top_hits >= 18
+    assert overlap >= 0.9 * 5 * len(queries)
 
 
 def test_saved_graph_after_removals_and_reuse_of_a_key(tmp_path: Path) -> None:
