@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 from datetime import UTC, datetime
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
@@ -16,6 +16,15 @@ MAX_OFFSET = 2**53 - 1
 
 # Go's zero time: the contract sends it where a timestamp is required but unset.
 ZERO_TIME = datetime(1, 1, 1, tzinfo=UTC)
+
+
+def omit_empty(data: dict[str, Any], *keys: str) -> dict[str, Any]:
+    """Drops ``keys`` whose value is empty, zero, false or null: the wire contract's
+    omitted-when-empty fields (Go's ``omitempty``)."""
+    for key in keys:
+        if not data.get(key):
+            data.pop(key, None)
+    return data
 
 
 def utcnow() -> datetime:

@@ -13,7 +13,7 @@ from pydantic import (
     model_serializer,
 )
 
-from maia.models.common import OptionalUtcDatetime
+from maia.models.common import OptionalUtcDatetime, omit_empty
 from maia.models.search import MAX_QUERY_CHARS
 
 
@@ -62,10 +62,7 @@ class ContextMemory(BaseModel):
 
     @model_serializer(mode="wrap")
     def _omit_zero_score(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        data: dict[str, Any] = handler(self)
-        if not data.get("score"):
-            data.pop("score", None)
-        return data
+        return omit_empty(handler(self), "score")
 
 
 class ZoneStats(BaseModel):
@@ -89,10 +86,7 @@ class ContextResponse(BaseModel):
 
     @model_serializer(mode="wrap")
     def _omit_false_flag(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        data: dict[str, Any] = handler(self)
-        if not data.get("budget_too_small"):
-            data.pop("budget_too_small", None)
-        return data
+        return omit_empty(handler(self), "budget_too_small")
 
 
 def go_duration(seconds: float) -> str:

@@ -21,6 +21,7 @@ from maia.models.common import (
     OptionalUtcDatetime,
     Tags,
     UtcDatetime,
+    omit_empty,
 )
 
 
@@ -55,10 +56,7 @@ class Relation(BaseModel):
 
     @model_serializer(mode="wrap")
     def _omit_empty(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        data: dict[str, Any] = handler(self)
-        if not data.get("metadata"):
-            data.pop("metadata", None)
-        return data
+        return omit_empty(handler(self), "metadata")
 
 
 class RelationCreate(BaseModel):
@@ -84,10 +82,7 @@ class Edge(BaseModel):
 
     @model_serializer(mode="wrap")
     def _omit_empty(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        data: dict[str, Any] = handler(self)
-        if not data.get("metadata"):
-            data.pop("metadata", None)
-        return data
+        return omit_empty(handler(self), "metadata")
 
 
 def _check_confidence(value: float) -> float:
@@ -129,10 +124,7 @@ class Memory(BaseModel):
     def _omit_empty(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
         data: dict[str, Any] = handler(self)
         data.pop("token_count", None)
-        for key in _OMITTED_WHEN_EMPTY:
-            if not data.get(key):
-                data.pop(key, None)
-        return data
+        return omit_empty(data, *_OMITTED_WHEN_EMPTY)
 
 
 class MemoryCreate(BaseModel):
@@ -223,10 +215,7 @@ class SearchResult(BaseModel):
 
     @model_serializer(mode="wrap")
     def _omit_signals(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        data: dict[str, Any] = handler(self)
-        if data.get("signals") is None:
-            data.pop("signals", None)
-        return data
+        return omit_empty(handler(self), "signals")
 
 
 class RelatedMemory(BaseModel):

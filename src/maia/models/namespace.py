@@ -14,7 +14,7 @@ from pydantic import (
     model_serializer,
 )
 
-from maia.models.common import NamespaceName, UtcDatetime
+from maia.models.common import NamespaceName, UtcDatetime, omit_empty
 from maia.models.memory import MemoryType
 
 SEPARATOR = "/"
@@ -106,11 +106,7 @@ class Namespace(BaseModel):
 
     @model_serializer(mode="wrap")
     def _omit_empty(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        data: dict[str, Any] = handler(self)
-        for key in ("parent", "template"):
-            if not data.get(key):
-                data.pop(key, None)
-        return data
+        return omit_empty(handler(self), "parent", "template")
 
     def parent_name(self) -> str | None:
         """The explicit ``parent`` if set, else the hierarchical one from the name."""
