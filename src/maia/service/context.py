@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import time
+from dataclasses import asdict
 from datetime import datetime
+
+import numpy as np
+import numpy.typing as npt
 
 from maia.context import ContextFormat, PackOptions, Piece, pack
 from maia.models import (
     ContextMemory,
     ContextRequest,
     ContextResponse,
+    Memory,
     MemoryFilter,
     MemoryType,
     Page,
@@ -67,21 +72,7 @@ class ContextOps(AdminOps):
         vectors = self._engine.index.vectors(r.key for r in ranked)
         counter = self._engine.tokens
         pieces = self._working_state(namespace, {r.memory.id for r in ranked}) + [
-            Piece(
-                id=r.memory.id,
-                content=r.memory.content,
-                type=r.memory.type.value,
-                score=r.score,
-                tokens=(
-                    r.memory.token_count
-                    if r.memory.token_count is not None
-                    else counter.count(r.memory.content)
-                ),
-                created_at=r.memory.created_at,
-                accessed_at=r.memory.accessed_at,
-                vector=vectors.get(r.key),
-            )
-            for r in ranked
+            self._piece(r.memory, r.score, vectors.get(r.key)) for r in ranked
         ]
         packed = pack(
             pieces,
@@ -96,7 +87,6 @@ class ContextOps(AdminOps):
             counter,
         )
         self._access.record(self._tenant, [p.id for p in packed.placed])
-        stats = packed.zone_stats
         return ContextResponse(
             content=packed.content,
             memories=[
@@ -114,14 +104,7 @@ class ContextOps(AdminOps):
             token_count=packed.token_count,
             token_budget=budget,
             truncated=packed.truncated,
-            zone_stats=ZoneStats(
-                critical_used=stats.critical_used,
-                critical_budget=stats.critical_budget,
-                middle_used=stats.middle_used,
-                middle_budget=stats.middle_budget,
-                recency_used=stats.recency_used,
-                recency_budget=stats.recency_budget,
-            ),
+            zone_stats=ZoneStats(**asdict(packed.zone_stats)),
             query_time=go_duration(time.perf_counter() - started),
             budget_too_small=packed.budget_too_small,
         )
@@ -132,21 +115,23 @@ class ContextOps(AdminOps):
         working = self.list_memories(
             MemoryFilter(namespace=namespace, types=(MemoryType.WORKING,)), Page(limit=1000)
         )[-WORKING_MEMORIES:]
-        return [
-            Piece(
-                id=m.id,
-                content=m.content,
-                type=m.type.value,
-                score=WORKING_SCORE,
-                tokens=m.token_count
-                if m.token_count is not None
-                else self._engine.tokens.count(m.content),
-                created_at=m.created_at,
-                accessed_at=m.accessed_at,
-            )
-            for m in working
-            if m.id not in retrieved
-        ]
+        return [self._piece(m, WORKING_SCORE) for m in working if m.id not in retrieved]
+
+    def _piece(
+        self, memory: Memory, score: float, vector: npt.NDArray[np.float32] | None = None
+    ) -> Piece:
+        """A packing candidate; the token count stored at write time, else counted now."""
+        tokens = memory.token_count
+        return Piece(
+            id=memory.id,
+            content=memory.content,
+            type=memory.type.value,
+            score=score,
+            tokens=tokens if tokens is not None else self._engine.tokens.count(memory.content),
+            created_at=memory.created_at,
+            accessed_at=memory.accessed_at,
+            vector=vector,
+        )
 
     def _budget(self, requested: int | None, namespace: str) -> int:
         """Request (> 0), else the namespace's token_budget (> 0), else the default."""

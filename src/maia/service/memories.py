@@ -80,13 +80,7 @@ class MemoryOps(NamespaceOps):
         return memories
 
     def _new_memory(self, index: int, data: MemoryCreate, now: datetime) -> Memory:
-        limit = self._settings.max_content_chars
-        if len(data.content) > limit:
-            where = f"memories[{index}].content" if index else "content"
-            raise InvalidInput(
-                f"invalid content: must be at most {limit} characters, got {len(data.content)}",
-                field=where,
-            )
+        self._check_length(data.content, f"memories[{index}].content" if index else "content")
         created = data.created_at or now
         return Memory(
             id=new_id(),
@@ -103,6 +97,14 @@ class MemoryOps(NamespaceOps):
             source=data.source,
             token_count=self._engine.tokens.count(data.content),
         )
+
+    def _check_length(self, content: str, field: str) -> None:
+        limit = self._settings.max_content_chars
+        if len(content) > limit:
+            raise InvalidInput(
+                f"invalid content: must be at most {limit} characters, got {len(content)}",
+                field=field,
+            )
 
     def _enforce_namespace_rules(self, tx: StoreWriter, memories: Sequence[Memory]) -> None:
         for name, adding in Counter(m.namespace for m in memories).items():
@@ -155,12 +157,8 @@ class MemoryOps(NamespaceOps):
             return tx.get_memories(self._tenant, memory_ids)
 
     def update_memory(self, memory_id: str, data: MemoryUpdate) -> Memory:
-        if data.content is not None and len(data.content) > self._settings.max_content_chars:
-            raise InvalidInput(
-                f"invalid content: must be at most {self._settings.max_content_chars} "
-                f"characters, got {len(data.content)}",
-                field="content",
-            )
+        if data.content is not None:
+            self._check_length(data.content, "content")
         vectors = None if data.content is None else self._engine.embed_contents([data.content])
         with self._store.write() as tx:
             current = tx.get_memory(self._tenant, memory_id)
