@@ -145,7 +145,7 @@ def test_unreachable_server_is_an_error() -> None:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     result = run(QUERY, "--server", f"http://127.0.0.1:{port}")
-    assert result.exit_code == 1
+    assert result.exit_code == 6  # network error
     assert result.stdout == ""
     assert result.stderr.startswith("Error: failed to get context: ")
     assert f"127.0.0.1:{port}" in result.stderr
@@ -161,7 +161,7 @@ def test_unreachable_server_is_an_error() -> None:
 )
 def test_bad_request_is_an_error(live: LiveServer, args: list[str], message: str) -> None:
     result = run(*args, "--server", live.url)
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # invalid input
     assert result.stdout == ""
     assert result.stderr.startswith("Error: failed to get context: ")
     assert message in result.stderr
@@ -170,16 +170,16 @@ def test_bad_request_is_an_error(live: LiveServer, args: list[str], message: str
 
 def test_empty_query_is_an_error(live: LiveServer) -> None:
     result = run("", "--server", live.url)
-    assert result.exit_code == 1
-    assert result.stderr.startswith(
-        "Error: failed to get context: invalid request body (INVALID_INPUT)"
+    assert result.exit_code == 2
+    assert result.stderr.startswith(  # refused by the SDK, before any request
+        "Error: failed to get context: invalid query: must not be empty (INVALID_INPUT)"
     )
 
 
 def test_api_key(serve: Callable[..., LiveServer], monkeypatch: pytest.MonkeyPatch) -> None:
     server = serve(api_key="s3cret")
     denied = run(QUERY, "-s", server.url)
-    assert denied.exit_code == 1
+    assert denied.exit_code == 4  # authentication
     assert denied.stderr.startswith("Error: failed to get context: unauthorized")
     assert run(QUERY, "-s", server.url, "--api-key", "s3cret", "-j").exit_code == 0
     monkeypatch.setenv("MAIA_API_KEY", "s3cret")

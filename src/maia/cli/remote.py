@@ -1,15 +1,20 @@
-"""Talking to a running MAIA server from the CLI: options, requests, error mapping."""
+"""Talking to a running MAIA server from the CLI: options, the SDK client, error
+mapping and exit statuses."""
 
 from __future__ import annotations
 
-import os
-from typing import Annotated, Any, NoReturn
+import contextlib
+import json
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
-import httpx
 import typer
 from rich.console import Console
 
-DEFAULT_SERVER = "http://localhost:8080"
+if TYPE_CHECKING:
+    from maia.client import Client, MaiaClientError
+    from maia.errors import MaiaError
+
 err_console = Console(stderr=True)
 
 ServerOption = Annotated[
@@ -22,36 +27,118 @@ ApiKeyOption = Annotated[
 JsonOption = Annotated[bool, typer.Option("--json", "-j", help="Print the API's JSON")]
 
 
-def request(
-    method: str,
-    path: str,
-    *,
-    server: str | None,
-    api_key: str | None,
-    action: str,
-    json: Any = None,
-) -> Any:
-    """One API call; on failure prints ``Error: failed to <action>: <message> (<CODE>)``
-    to stderr and exits 1."""
-    base = server or os.environ.get("MAIA_URL") or DEFAULT_SERVER
-    key = api_key or os.environ.get("MAIA_API_KEY")
-    headers = {"X-API-Key": key} if key else {}
+def connect(server: str | None, api_key: str | None) -> Client:
+    """The SDK client for ``--server`` (else ``MAIA_URL``, else ``http://localhost:8080``)
+    and ``--api-key`` (else ``MAIA_API_KEY``)."""
+    from maia.client import Client
+
+    return Client(server or None, api_key=api_key or None)
+
+
+# Exit statuses of the commands that call a server (docs/cli.md, "Exit status").
+EXIT_ERROR = 1  # the server failed, or any other error
+EXIT_INVALID = 2  # invalid input or usage (also Typer's own usage errors)
+EXIT_NOT_FOUND = 3
+EXIT_AUTH = 4  # 401, 403
+EXIT_LIMITED = 5  # 429: rate limited or over a quota
+EXIT_UNREACHABLE = 6  # network error, timeout, 503
+EXIT_CONFLICT = 7  # 409: already exists, conflict
+
+
+def exit_code(exc: MaiaClientError) -> int:
+    """The exit status for an SDK error."""
+    from maia.client import (
+        ConflictError,
+        ForbiddenError,
+        InvalidInputError,
+        NetworkError,
+        NotFoundError,
+        QuotaExceededError,
+        RateLimitedError,
+        UnauthorizedError,
+        UnavailableError,
+        ValidationError,
+    )
+
+    match exc:
+        case ValidationError() | InvalidInputError():
+            return EXIT_INVALID
+        case NotFoundError():
+            return EXIT_NOT_FOUND
+        case UnauthorizedError() | ForbiddenError():
+            return EXIT_AUTH
+        case RateLimitedError() | QuotaExceededError():
+            return EXIT_LIMITED
+        case NetworkError() | UnavailableError():
+            return EXIT_UNREACHABLE
+        case ConflictError():
+            return EXIT_CONFLICT
+    return EXIT_ERROR
+
+
+def local_exit_code(exc: MaiaError) -> int:
+    """The same exit statuses for the errors of a local (embedded) store."""
+    from maia.errors import (
+        AlreadyExists,
+        Conflict,
+        Forbidden,
+        InvalidInput,
+        NotFound,
+        QuotaExceeded,
+        RateLimited,
+        Unauthorized,
+        Unavailable,
+    )
+
+    match exc:
+        case InvalidInput():
+            return EXIT_INVALID
+        case NotFound():
+            return EXIT_NOT_FOUND
+        case Unauthorized() | Forbidden():
+            return EXIT_AUTH
+        case QuotaExceeded() | RateLimited():
+            return EXIT_LIMITED
+        case Unavailable():
+            return EXIT_UNREACHABLE
+        case AlreadyExists() | Conflict():
+            return EXIT_CONFLICT
+    return EXIT_ERROR
+
+
+def fail(action: str, exc: MaiaClientError) -> NoReturn:
+    """``Error: failed to <action>: <message> (<CODE>)`` on stderr, and exit."""
+    code = getattr(exc, "code", None)
+    suffix = f" ({code})" if code else ""
+    err_console.print(
+        f"Error: failed to {action}: {exc.message}{suffix}",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,  # one line, whatever the terminal's width: scripts grep it
+    )
+    raise typer.Exit(exit_code(exc))
+
+
+@contextlib.contextmanager
+def reporting(action: str) -> Iterator[None]:
+    """Runs SDK calls; an SDK error ends the command through :func:`fail`."""
+    from maia.client import MaiaClientError
+
     try:
-        with httpx.Client(base_url=base, headers=headers, timeout=30.0) as client:
-            response = client.request(method, path, json=json)
-    except httpx.HTTPError as exc:
-        die(f"failed to {action}: cannot reach {base}: {exc}")
-    if response.status_code >= 400:
-        try:
-            body = response.json()
-            message = body.get("error") or response.text
-            if body.get("message"):
-                message = f"{message}: {body['message']}"
-            code = body.get("code")
-        except ValueError:
-            message, code = response.text or f"HTTP {response.status_code}", None
-        die(f"failed to {action}: {message}" + (f" ({code})" if code else ""))
-    return response.json()
+        yield
+    except MaiaClientError as exc:
+        fail(action, exc)
+
+
+def usage_error(message: str) -> NoReturn:
+    """A command given nothing to do (``no updates specified``): exit 2."""
+    err_console.print(f"Error: {message}", markup=False, highlight=False, soft_wrap=True)
+    raise typer.Exit(EXIT_INVALID)
+
+
+def print_json(data: Any) -> None:
+    """The API's JSON, 2-space indent (for jq)."""
+    typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
 
 
 def die(message: str) -> NoReturn:
