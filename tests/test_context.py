@@ -613,3 +613,15 @@ def test_min_score_excludes_lower_scores() -> None:
     check_invariants(pieces, options, packed)
     assert {p.id for p in packed.placed} == {f"m{i}" for i in range(6, 11)}
     assert not packed.truncated
+
+
+def test_a_reference_time_at_the_start_of_the_calendar() -> None:
+    # Found by fuzzing POST /v1/context with "now": "0001-01-01T00:00:00Z": the recency
+    # window reached before year 1 and the packer raised OverflowError (a 500).
+    start = datetime.min.replace(tzinfo=UTC)
+    pieces = [piece("old", "The first memory.", 0.5, at=start), piece("fact", "A fact.", 0.9)]
+    packed = pack(pieces, PackOptions(budget=1000, now=start), COUNTER)
+    assert {p.id: p.position for p in packed.placed} == {
+        "fact": Zone.CRITICAL,
+        "old": Zone.RECENCY,
+    }

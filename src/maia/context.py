@@ -78,6 +78,15 @@ class PackOptions:
     duplicate_similarity: float = 0.95
     min_cut_tokens: int = 50
 
+    @property
+    def recent_since(self) -> datetime:
+        """Start of the recency window. A client may send any reference time: within
+        the window of year 1 it is the earliest time there is, not an OverflowError."""
+        try:
+            return self.now - self.recency_window
+        except OverflowError:
+            return datetime.min.replace(tzinfo=self.now.tzinfo)
+
 
 @dataclass(frozen=True, slots=True)
 class Placed:
@@ -118,7 +127,7 @@ def zone_of(piece: Piece, options: PackOptions) -> Zone:
         return Zone.RECENCY
     if piece.score >= options.critical_score:
         return Zone.CRITICAL
-    recent = options.now - options.recency_window
+    recent = options.recent_since
     if piece.score >= options.recency_score and max(piece.created_at, piece.accessed_at) >= recent:
         return Zone.RECENCY
     return Zone.MIDDLE
@@ -284,7 +293,7 @@ def pack(candidates: Sequence[Piece], options: PackOptions, counter: TokenCounte
     eligible.sort(key=_BY_SCORE, reverse=True)
     queues: dict[Zone, list[Piece]] = {zone: [] for zone in Zone}
     critical, middle, recency = queues[Zone.CRITICAL], queues[Zone.MIDDLE], queues[Zone.RECENCY]
-    recent = options.now - options.recency_window
+    recent = options.recent_since
     for p in eligible:  # zone_of's rule, inlined: this loop sees every candidate
         if p.type == "working":
             recency.append(p)

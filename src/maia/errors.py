@@ -77,6 +77,26 @@ class Forbidden(MaiaError):
     code = "FORBIDDEN"
 
 
+class InsufficientScope(Forbidden):
+    """The key lacks every scope the operation accepts."""
+
+    code = "INSUFFICIENT_SCOPE"
+
+    def __init__(self, *, required: list[str], provided: list[str]) -> None:
+        super().__init__(
+            "insufficient scope",
+            details=f"requires one of {', '.join(required)}",
+            required=required,
+            provided=provided,
+        )
+
+
+class TenantInactive(Forbidden):
+    """The tenant is suspended or being deleted: only admin calls are served."""
+
+    code = "TENANT_INACTIVE"
+
+
 class QuotaExceeded(MaiaError):
     """A configured limit (namespace ``max_memories``, tenant quota) would be passed."""
 
@@ -93,8 +113,10 @@ class RateLimited(MaiaError):
 
     code = "RATE_LIMITED"
 
-    def __init__(self, message: str, *, retry_after: float, details: str | None = None):
-        super().__init__(message, details=details)
+    def __init__(
+        self, message: str, *, retry_after: float, details: str | None = None, **extra: Any
+    ) -> None:
+        super().__init__(message, details=details, **extra)
         self.retry_after = retry_after
 
 
@@ -108,12 +130,14 @@ __all__ = [
     "AlreadyExists",
     "Conflict",
     "Forbidden",
+    "InsufficientScope",
     "InvalidInput",
     "MaiaError",
     "NotFound",
     "PayloadTooLarge",
     "QuotaExceeded",
     "RateLimited",
+    "TenantInactive",
     "Unauthorized",
     "Unavailable",
 ]

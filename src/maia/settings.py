@@ -87,6 +87,21 @@ class Settings(BaseSettings):
         validation_alias=_env("MAIA_CORS_ORIGINS", "MAIA_SERVER_CORS_ORIGINS"),
     )
     insecure: bool = False
+    # Require an API key even on loopback with no keys stored (`maia serve --auth`).
+    auth: bool = Field(False, validation_alias=_env("MAIA_AUTH", "MAIA_SECURITY_AUTH_ENABLED"))
+    # How long a node trusts its cached view of keys and tenants (revocations and
+    # suspensions made on another node take effect within this time).
+    auth_cache_seconds: float = Field(5.0, ge=0)
+    # Per-key request limit (requests a minute, 0 = none), on top of the per-IP limit and
+    # the tenant's requests_per_minute quota. Counters live in rate_limit_storage.
+    key_rate_limit_per_minute: int = Field(0, ge=0)
+    rate_limit_storage: str = "memory://"
+    audit_log: bool = True
+    audit_path: Path | None = None
+    audit_max_bytes: int = Field(10 * 1024 * 1024, ge=1024)
+    audit_backups: int = Field(5, ge=0, le=100)
+    ssl_certfile: Path | None = None
+    ssl_keyfile: Path | None = None
     max_content_chars: int = Field(65536, ge=1)
     max_request_bytes: int = Field(10 * 1024 * 1024, ge=1024)
     sqlite_synchronous: Literal["full", "normal"] = "full"
@@ -118,6 +133,10 @@ class Settings(BaseSettings):
     # MCP ``forget`` by query: only hits scoring at least this are deleted, at most this many.
     mcp_forget_min_score: float = Field(0.5, ge=0.0, le=1.0)
     mcp_forget_max: int = Field(100, ge=1, le=1000)
+    # OpenTelemetry traces of the REST API (the `tracing` extra); nothing is sent unless on.
+    tracing: bool = False
+    otlp_endpoint: str | None = None
+    tracing_service_name: str = Field("maia", min_length=1)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["console", "json"] = "console"
 

@@ -26,7 +26,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def maia_process(data_dir: Path, *args: str) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+def maia_process(
+    data_dir: Path, *args: str, scheme: str = "http"
+) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
     port = free_port()
     env = {**os.environ, "MAIA_RATE_LIMIT_RPS": "0", "MAIA_LOG_LEVEL": "warning"}
     proc = subprocess.Popen(
@@ -45,7 +47,7 @@ def maia_process(data_dir: Path, *args: str) -> Iterator[tuple[subprocess.Popen[
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
-    url = f"http://127.0.0.1:{port}"
+    url = f"{scheme}://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -54,7 +56,7 @@ def maia_process(data_dir: Path, *args: str) -> Iterator[tuple[subprocess.Popen[
                     f"maia serve exited: {proc.stderr.read().decode() if proc.stderr else ''}"
                 )
             try:
-                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                if httpx.get(f"{url}/health", timeout=1, verify=False).status_code == 200:
                     break
             except httpx.TransportError:
                 pass
@@ -144,6 +146,52 @@ def test_refuses_public_address_without_key(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert "without authentication" in result.stderr
+    assert "maia admin key create" in " ".join(result.stderr.split())
+
+
+def test_auth_flag_requires_a_key_even_on_loopback(tmp_path: Path) -> None:
+    with maia_process(tmp_path, "--auth") as (_, url), httpx.Client(base_url=url) as client:
+        assert client.get("/health").status_code == 200
+        assert client.get("/v1/stats").status_code == 401
+
+
+def test_serves_https_with_tls_options(tmp_path: Path) -> None:
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        [
+            "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+            "-subj", "/CN=127.0.0.1", "-keyout", str(key), "-out", str(cert),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )  # fmt: skip
+    tls = ["--ssl-certfile", str(cert), "--ssl-keyfile", str(key)]
+    with maia_process(tmp_path / "data", *tls, scheme="https") as (_, url):
+        with httpx.Client(base_url=url, verify=False) as client:
+            assert client.get("/v1/stats").status_code == 200
+        with pytest.raises(httpx.TransportError):
+            httpx.get(url.replace("https", "http") + "/health", timeout=5)
+
+
+def test_tls_needs_both_files(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "maia",
+            "serve",
+            "--ssl-certfile",
+            "c.pem",
+            "--data-dir",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "--ssl-keyfile" in result.stderr
 
 
 def test_bad_settings_are_reported(tmp_path: Path) -> None:

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from mcp import Client
+from mcp.client.stdio import StdioServerParameters
 
+from tests.conftest import LiveServer
 from tests.mcp import scenarios
 from tests.mcp.conftest import call_ok, run, stdio_client
 
@@ -54,3 +60,42 @@ def test_recall_relevance_with_the_local_model(tmp_path: Path) -> None:
             assert facts[0] in ctx["context"]
 
     run(scenario, timeout=120)
+
+
+def test_remote_mode_acts_on_a_server_over_rest(
+    tmp_path: Path, serve: Callable[..., LiveServer]
+) -> None:
+    """`maia mcp --url` with an API key: the same contract, the server's store."""
+    server = serve(api_key="remote-key")
+    params = StdioServerParameters(
+        command=sys.executable,
+        args=["-m", "maia", "mcp", "--url", server.url, "--api-key", "remote-key"],
+        env={},
+        cwd=str(tmp_path),
+    )
+
+    async def scenario() -> None:
+        async with Client(params, cache=None) as client:
+            await scenarios.check_listing(client)
+            await scenarios.check_tools(client, "remote")
+            await scenarios.check_schema_violations(client)
+            await scenarios.check_resources(client, "remote-res")
+            await scenarios.check_prompts(client, "remote-res")
+
+    run(scenario, timeout=120)
+    assert server.maia.count_memories("remote") > 0, "the memories live on the server"
+
+
+def test_remote_mode_reports_a_bad_key_at_start(
+    tmp_path: Path, serve: Callable[..., LiveServer]
+) -> None:
+    server = serve(api_key="remote-key")
+    result = subprocess.run(
+        [sys.executable, "-m", "maia", "mcp", "--url", server.url, "--api-key", "wrong"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+    assert result.returncode == 4
+    assert "invalid API key" in result.stderr

@@ -409,8 +409,25 @@ TOPICS = [
 ]
 
 
-def snapshot(maia: Maia) -> list[list[tuple[str, float]]]:
-    results = []
+class Snapshot(list[list[tuple[str, float]]]):
+    """Ranked (id, score) lists; equal when the ids match and the scores agree to 1e-5
+    (a reloaded index computes distances with a last-digit difference)."""
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, list) or len(other) != len(self):
+            return False
+        for mine, theirs in zip(self, other, strict=True):
+            if [i for i, _ in mine] != [i for i, _ in theirs]:
+                return False
+            if [s for _, s in mine] != pytest.approx([s for _, s in theirs], abs=1e-5):
+                return False
+        return True
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def snapshot(maia: Maia) -> Snapshot:
+    results = Snapshot()
     for query in QUERIES:
         hits, _ = maia.search(SearchRequest(query=query, namespace="facts", limit=15))
         results.append([(h.memory.id, h.score) for h in hits])

@@ -249,3 +249,19 @@ def test_closed_store_refuses_work(tmp_path: Path) -> None:
     store.close()  # idempotent
     with pytest.raises(Unavailable), store.write():
         pass
+
+
+def test_readers_of_finished_threads_are_closed(tmp_path: Path) -> None:
+    store = SQLiteStore.in_dir(tmp_path)
+
+    def read_once() -> None:
+        with store.read() as tx:
+            tx.count_memories("system")
+
+    for _ in range(20):
+        thread = threading.Thread(target=read_once)
+        thread.start()
+        thread.join()
+    read_once()  # a new reader prunes the connections of ended threads
+    assert len(store._readers) <= 2
+    store.close()

@@ -5,20 +5,29 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import anyio
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 from starlette.routing import Route
+from starlette.types import Scope
 
 from maia._version import __version__
-from maia.api.errors import install_error_handlers
-from maia.api.guards import ApiKeyMiddleware, RateLimitMiddleware
-from maia.api.metrics import HttpMetrics, MetricsMiddleware, StoreCollector
+from maia.api.auth import Authenticator, AuthMiddleware
+from maia.api.errors import install_error_handlers, render_error
+from maia.api.guards import RateLimitMiddleware
+from maia.api.metrics import HttpMetrics, MetricsMiddleware, StoreCollector, StoreReading
 from maia.api.middleware import RequestContextMiddleware
+from maia.api.openapi import (
+    ERROR_RESPONSES,
+    PUBLIC_ERROR_RESPONSES,
+    without_validation_responses,
+)
 from maia.api.routes import (
+    admin,
     context,
+    export,
     health,
     inference,
     memories,
@@ -26,19 +35,23 @@ from maia.api.routes import (
     relations,
     stats,
 )
+from maia.api.tracing import install_tracing
+from maia.errors import MaiaError, RateLimited
 from maia.mcp import McpHttpEndpoint, create_mcp_server
 from maia.mcp.http import MCP_PATH
+from maia.security.limits import RequestLimiter
+from maia.security.principal import Principal
 from maia.service import Maia
 
 log = logging.getLogger(__name__)
 
 
-async def _retention_sweeper(maia: Maia, interval: float) -> None:
+async def _every(interval: float, job: Callable[[], object], name: str) -> None:
     while True:
         try:
-            await anyio.to_thread.run_sync(maia.purge_expired)
+            await anyio.to_thread.run_sync(job)
         except Exception:
-            log.exception("retention sweep failed")
+            log.exception("%s failed", name)
         await asyncio.sleep(interval)
 
 
@@ -47,17 +60,32 @@ def create_app(maia: Maia) -> FastAPI:
     settings = maia.settings
     # MCP over streamable HTTP at /mcp: same process, same Maia, same middleware.
     mcp_endpoint = McpHttpEndpoint(create_mcp_server(maia), settings)
+    stop_tracing: Callable[[], None] | None = None  # set below when tracing is on
+
+    def observe(operation: str, seconds: float) -> None:
+        app.state.metrics.operations.labels(operation).observe(seconds)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        sweeper = asyncio.create_task(_retention_sweeper(maia, settings.retention_sweep_seconds))
+        jobs = [
+            asyncio.create_task(
+                _every(settings.retention_sweep_seconds, maia.purge_expired, "retention sweep")
+            ),
+            # Keys' last-used times: gathered in memory, written once a minute.
+            asyncio.create_task(_every(60.0, maia.flush_key_usage, "key usage flush")),
+        ]
         try:
-            async with mcp_endpoint.lifespan():
-                yield
+            with maia.timings.listening(observe):
+                async with mcp_endpoint.lifespan():
+                    yield
         finally:
-            sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sweeper
+            for job in jobs:
+                job.cancel()
+            for job in jobs:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await job
+            if stop_tracing is not None:
+                await anyio.to_thread.run_sync(stop_tracing)  # sends the last spans
 
     app = FastAPI(
         title="MAIA",
@@ -67,38 +95,79 @@ def create_app(maia: Maia) -> FastAPI:
         redoc_url=None,
         openapi_url="/openapi.json",
         lifespan=lifespan,
+        # FastAPI's own OpenTelemetry spans would start as soon as the process has a
+        # tracer provider, with the api_key query parameter in them: MAIA traces
+        # through maia.api.tracing instead, only when asked, without secrets.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.maia = maia
 
     registry = CollectorRegistry()
     metrics = HttpMetrics(registry)
 
-    def store_gauges() -> tuple[int, int, int]:
+    def store_gauges() -> StoreReading:
         counts = maia.stats()
-        return counts.storage_size_bytes, counts.total_memories, counts.total_namespaces
+        return StoreReading(
+            storage_bytes=counts.storage_size_bytes,
+            memories=counts.total_memories,
+            namespaces=counts.total_namespaces,
+            indexed_vectors=len(maia.engine.index),
+            tenants=maia.usage_by_tenant(),
+        )
 
     registry.register(StoreCollector(store_gauges))
     app.state.metrics = metrics
 
     install_error_handlers(app)
-    for module in (health, memories, relations, namespaces, context, stats, inference):
-        app.include_router(module.router)
+    # Every route documents the error envelope under the statuses it may answer with.
+    app.include_router(health.router, responses=PUBLIC_ERROR_RESPONSES)
+    for module in (memories, relations, namespaces, context, stats, inference, admin):
+        app.include_router(module.router, responses=ERROR_RESPONSES)
+    app.include_router(export.router, responses=ERROR_RESPONSES)  # scope: admin (GET /v1/export)
+    without_validation_responses(app)
     app.router.routes.append(Route(MCP_PATH, endpoint=mcp_endpoint, include_in_schema=False))
 
-    # Added innermost first: a request meets RequestContext, Metrics, RateLimit, ApiKey.
-    if settings.api_key is not None and settings.api_key.get_secret_value():
-        app.add_middleware(
-            ApiKeyMiddleware,
-            api_key=settings.api_key.get_secret_value(),
-            allow_query_param=settings.api_key_query_param,
-        )
-    app.add_middleware(
-        RateLimitMiddleware, rps=settings.rate_limit_rps, on_reject=metrics.rate_limited.inc
+    auth = Authenticator(maia)
+    app.state.auth = auth
+    limiter = RequestLimiter(
+        settings.rate_limit_storage,
+        ip_rps=settings.rate_limit_rps,
+        key_per_minute=settings.key_rate_limit_per_minute,
     )
+
+    def auth_failed(scope: Scope, exc: MaiaError) -> None:
+        metrics.auth_failures.labels(code=exc.code).inc()
+        if maia.audit is not None and not isinstance(exc, RateLimited):
+            client = scope.get("client")
+            maia.audit.record(
+                "auth.failure",
+                tenant_id="",
+                actor="",
+                outcome="failure",
+                reason=exc.message,
+                path=scope["path"],
+                client=client[0] if client else None,
+            )
+
+    def auth_passed(principal: Principal) -> None:
+        metrics.tenant_requests.labels(tenant=principal.tenant_id).inc()
+        maia.note_request(principal.tenant_id, principal.key_hash)
+
+    # Added innermost first: a request meets RequestContext, Metrics, RateLimit, Auth.
+    app.add_middleware(
+        AuthMiddleware,
+        auth=auth,
+        limiter=limiter,
+        render=render_error,
+        on_failure=auth_failed,
+        on_success=auth_passed,
+    )
+    app.add_middleware(RateLimitMiddleware, limiter=limiter, on_reject=metrics.rate_limited.inc)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.add_middleware(
         RequestContextMiddleware,
         cors_origins=settings.cors_origins,
         max_request_bytes=settings.max_request_bytes,
     )
+    stop_tracing = install_tracing(app, settings)  # outermost: sees every request
     return app

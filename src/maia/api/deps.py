@@ -6,14 +6,16 @@ from typing import Annotated
 
 from fastapi import Depends, Query, Request
 
+from maia.api.auth import principal_of
 from maia.api.middleware import decode_path_param
 from maia.models import Page
 from maia.service import Maia
 
 
 def get_maia(request: Request) -> Maia:
+    """The façade as the caller: their tenant, their namespaces, their name in the audit."""
     maia: Maia = request.app.state.maia
-    return maia
+    return maia.for_principal(principal_of(request))
 
 
 def _as_int(value: str | None) -> int | None:

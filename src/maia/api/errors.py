@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -15,12 +16,14 @@ from maia.errors import (
     AlreadyExists,
     Conflict,
     Forbidden,
+    InsufficientScope,
     InvalidInput,
     MaiaError,
     NotFound,
     PayloadTooLarge,
     QuotaExceeded,
     RateLimited,
+    TenantInactive,
     Unauthorized,
     Unavailable,
 )
@@ -40,6 +43,9 @@ STATUS_BY_ERROR: dict[type[MaiaError], int] = {
     Unavailable: 503,
 }
 
+# Keys of an error's ``extra`` that go on the wire (quota numbers, scope lists).
+_WIRE_EXTRAS = ("limit", "current", "required", "provided")
+
 # Pydantic error types that mean "the body is not the right shape at all"; the
 # contract calls these "invalid request body". Anything else names the field.
 _SHAPE_ERRORS = {"missing", "json_invalid", "model_type", "model_attributes_type", "dict_type"}
@@ -50,6 +56,31 @@ def status_for(exc: MaiaError) -> int:
         if cls in STATUS_BY_ERROR:
             return STATUS_BY_ERROR[cls]
     return 500
+
+
+def render_error(exc: MaiaError) -> tuple[int, dict[str, Any], dict[str, str]]:
+    """(status, body, headers) of an error: the contract's envelope, and for auth errors
+    the exact bodies of its section 2 (``message`` rather than ``details``)."""
+    status = status_for(exc)
+    headers: dict[str, str] = {}
+    if isinstance(exc, RateLimited):
+        headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after)))
+        headers.update(exc.extra.get("headers") or {})
+    extra = {k: v for k, v in exc.extra.items() if k in _WIRE_EXTRAS}
+    body: dict[str, Any]
+    if isinstance(exc, RateLimited):
+        body = {"error": "rate_limit_exceeded", "message": "too many requests, please slow down"}
+    elif isinstance(exc, InsufficientScope):
+        body = {"error": exc.message, "code": exc.code, **extra}
+    elif isinstance(exc, TenantInactive):
+        body = {"error": exc.message, "code": exc.code}
+    elif isinstance(exc, Unauthorized):
+        body = {"error": "unauthorized", "message": exc.message}
+    elif isinstance(exc, Forbidden):
+        body = {"error": "forbidden", "code": exc.code, "message": exc.message}
+    else:
+        body = envelope(exc.message, exc.code, exc.details, **extra)
+    return status, body, headers
 
 
 def envelope(
@@ -102,12 +133,12 @@ def describe_validation(errors: list[dict[str, Any]]) -> tuple[str, str]:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(MaiaError)
     async def _maia_error(request: Request, exc: MaiaError) -> Response:
-        status = status_for(exc)
-        headers = {}
-        if isinstance(exc, RateLimited):
-            headers["Retry-After"] = str(max(1, round(exc.retry_after)))
-        extra = {k: v for k, v in exc.extra.items() if k in ("limit", "current")}
-        body = envelope(exc.message, exc.code, exc.details, **extra)
+        if isinstance(exc, QuotaExceeded):
+            metrics = getattr(request.app.state, "metrics", None)
+            if metrics is not None:
+                tenant = getattr(getattr(request.state, "maia_principal", None), "tenant_id", "")
+                metrics.quota_rejections.labels(tenant=tenant, quota=exc.message).inc()
+        status, body, headers = render_error(exc)
         return json_response(body, status_code=status, headers=headers)
 
     @app.exception_handler(RequestValidationError)

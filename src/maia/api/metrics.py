@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily
@@ -39,23 +40,75 @@ class HttpMetrics:
             "Requests rejected by the rate limit.",
             registry=registry,
         )
+        self.auth_failures = Counter(
+            "maia_auth_failures_total",
+            "Requests refused by authentication or tenant status, by error code.",
+            ["code"],
+            registry=registry,
+        )
+        self.quota_rejections = Counter(
+            "maia_quota_rejections_total",
+            "Writes refused by a quota (memories, storage, namespaces), by tenant.",
+            ["tenant", "quota"],
+            registry=registry,
+        )
+        self.operations = Histogram(
+            "maia_operation_duration_seconds",
+            "Time in the service's expensive steps: embed, search, context, store_write.",
+            ["operation"],
+            buckets=LATENCY_BUCKETS,
+            registry=registry,
+        )
+        self.tenant_requests = Counter(
+            "maia_tenant_requests_total",
+            "Authenticated requests by tenant.",
+            ["tenant"],
+            registry=registry,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class StoreReading:
+    storage_bytes: int
+    memories: int
+    namespaces: int
+    indexed_vectors: int
+    tenants: dict[str, tuple[int, int]]  # tenant -> (memories, storage bytes)
 
 
 class StoreCollector(Collector):
-    """Gauges read at scrape time (storage size, record counts)."""
+    """Gauges read at scrape time (storage size, record counts, per-tenant usage)."""
 
-    def __init__(self, read: Callable[[], tuple[int, int, int]]) -> None:
+    def __init__(self, read: Callable[[], StoreReading]) -> None:
         self._read = read
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        size, memories, namespaces = self._read()
-        yield GaugeMetricFamily("maia_storage_size_bytes", "Database size on disk.", value=size)
+        reading = self._read()
         yield GaugeMetricFamily(
-            "maia_memories", "Memories stored (default tenant).", value=memories
+            "maia_storage_size_bytes", "Database size on disk.", value=reading.storage_bytes
         )
         yield GaugeMetricFamily(
-            "maia_namespaces", "Namespace records (default tenant).", value=namespaces
+            "maia_memories", "Memories stored (default tenant).", value=reading.memories
         )
+        yield GaugeMetricFamily(
+            "maia_namespaces", "Namespace records (default tenant).", value=reading.namespaces
+        )
+        yield GaugeMetricFamily(
+            "maia_vector_index_size", "Vectors in the search index.", value=reading.indexed_vectors
+        )
+        memories = GaugeMetricFamily(
+            "maia_tenant_memories", "Memories stored, by tenant.", labels=["tenant"]
+        )
+        storage = GaugeMetricFamily(
+            "maia_tenant_storage_bytes",
+            "Bytes of content, metadata and tags stored, by tenant.",
+            labels=["tenant"],
+        )
+        for tenant, (count, size) in sorted(reading.tenants.items()):
+            memories.add_metric([tenant], count)
+            storage.add_metric([tenant], size)
+        yield memories
+        yield storage
 
 
 def _route_label(scope: Scope) -> str:

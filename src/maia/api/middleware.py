@@ -16,6 +16,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from maia.errors import PayloadTooLarge
+from maia.security.keys import redact_keys
 
 log = logging.getLogger("maia.access")
 
@@ -112,7 +113,7 @@ class RequestContextMiddleware:
             log.info(
                 "%s %s %d %.1fms",
                 scope["method"],
-                scope["path"],
+                redact_keys(scope["path"]),
                 status_holder[0],
                 (time.perf_counter() - started) * 1000,
                 extra={"request_id": request_id},

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ipaddress
-import json
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
@@ -13,10 +12,14 @@ from rich.console import Console
 
 from maia._version import __version__
 from maia.cli import remote
+from maia.cli.aliases import alias_group
 from maia.errors import InvalidInput, MaiaError
 
 if TYPE_CHECKING:
     from maia.service import Maia
+
+# Short names of commands; they do not appear in --help (docs/cli.md lists them).
+ROOT_ALIASES = {"ctx": "context", "mem": "memory", "m": "memory", "ns": "namespace"}
 
 app = typer.Typer(
     name="maia",
@@ -24,6 +27,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=True,
     pretty_exceptions_enable=False,
+    cls=alias_group(ROOT_ALIASES),
 )
 err_console = Console(stderr=True)
 
@@ -79,11 +83,21 @@ def serve(
     ] = None,
     data_dir: DataDirOption = None,
     config: ConfigOption = None,
-    insecure: Annotated[
-        bool, typer.Option("--insecure", help="Allow a non-loopback address without an API key")
+    auth: Annotated[
+        bool, typer.Option("--auth", help="Require an API key even on loopback")
     ] = False,
+    insecure: Annotated[
+        bool,
+        typer.Option("--insecure", help="Allow a non-loopback address without authentication"),
+    ] = False,
+    ssl_certfile: Annotated[
+        Path | None, typer.Option("--ssl-certfile", help="TLS certificate (PEM): serve HTTPS")
+    ] = None,
+    ssl_keyfile: Annotated[
+        Path | None, typer.Option("--ssl-keyfile", help="TLS private key (PEM)")
+    ] = None,
 ) -> None:
-    """Run the REST server on the embedded store."""
+    """Run the REST server (and MCP at /mcp) on the embedded store."""
     import uvicorn
 
     from maia.api import create_app
@@ -93,32 +107,61 @@ def serve(
 
     try:
         settings = Settings.load(
-            config, host=host, http_port=port, data_dir=data_dir, insecure=insecure or None
+            config,
+            host=host,
+            http_port=port,
+            data_dir=data_dir,
+            auth=auth or None,
+            insecure=insecure or None,
+            ssl_certfile=ssl_certfile,
+            ssl_keyfile=ssl_keyfile,
         )
-        has_key = settings.api_key is not None and bool(settings.api_key.get_secret_value())
-        if not is_loopback(settings.host) and not has_key and not settings.insecure:
+        if (settings.ssl_certfile is None) != (settings.ssl_keyfile is None):
             raise InvalidInput(
-                f"refusing to serve on {settings.host} without authentication: set "
-                "MAIA_API_KEY, or pass --insecure to accept unauthenticated access",
-                field="host",
+                "invalid TLS options: give both --ssl-certfile and --ssl-keyfile",
+                field="ssl_certfile",
             )
         configure_logging(settings.log_level, settings.log_format)
         maia = Maia.open(settings=settings)
     except MaiaError as exc:
         fail(exc)
     with maia:
+        has_key = settings.api_key is not None and bool(settings.api_key.get_secret_value())
+        authenticated = settings.auth or has_key or maia.has_api_keys()
+        if not is_loopback(settings.host) and not authenticated and not settings.insecure:
+            fail(
+                InvalidInput(
+                    f"refusing to serve on {settings.host} without authentication: create a "
+                    "key (maia admin key create), set MAIA_API_KEY, or pass --insecure to "
+                    "accept unauthenticated access",
+                    field="host",
+                )
+            )
+        if settings.auth and not has_key and not maia.has_api_keys():
+            err_console.print(
+                "auth is on but no API key exists yet: create one with "
+                "`maia admin key create --scopes '*'`",
+                highlight=False,
+            )
+        scheme = "https" if settings.ssl_certfile else "http"
         err_console.print(
-            f"MAIA {__version__} on http://{settings.host}:{settings.http_port} "
+            f"MAIA {__version__} on {scheme}://{settings.host}:{settings.http_port} "
             f"(data: {settings.data_dir})",
             highlight=False,
         )
+        try:
+            api = create_app(maia)  # tracing without its extra is refused here
+        except MaiaError as exc:
+            fail(exc)
         uvicorn.run(
-            create_app(maia),
+            api,
             host=settings.host,
             port=settings.http_port,
             log_config=None,
             access_log=False,
             timeout_graceful_shutdown=10,
+            ssl_certfile=settings.ssl_certfile,
+            ssl_keyfile=settings.ssl_keyfile,
         )
 
 
@@ -126,14 +169,35 @@ def serve(
 def mcp(
     data_dir: DataDirOption = None,
     config: ConfigOption = None,
+    url: Annotated[
+        str | None,
+        typer.Option("--url", help="Act on this MAIA server over REST instead of a data dir"),
+    ] = None,
+    api_key: remote.ApiKeyOption = None,
 ) -> None:
-    """Run the MCP server over stdio on the embedded store (for Claude Desktop, Cursor...)."""
+    """Run the MCP server over stdio (for Claude Desktop, Cursor...): on the embedded
+    store, or with --url on a running MAIA server."""
     import anyio
 
     from maia.mcp import create_mcp_server
 
-    with open_local(config, data_dir, log=True) as maia:
-        anyio.run(create_mcp_server(maia).run_stdio_async)
+    if url is None:
+        with open_local(config, data_dir, log=True) as maia:
+            anyio.run(create_mcp_server(maia).run_stdio_async)
+        return
+    from maia.logs import configure_logging
+    from maia.mcp.remote import RemoteMaia
+    from maia.settings import Settings
+
+    try:
+        settings = Settings.load(config)
+        configure_logging(settings.log_level, settings.log_format)  # stderr only
+    except MaiaError as exc:
+        fail(exc)
+    with remote.connect(url, api_key) as client:
+        with remote.reporting("reach the MAIA server"):
+            client.stats()  # fail now, not at the first tool call: bad URL or key
+        anyio.run(create_mcp_server(RemoteMaia(client, settings)).run_stdio_async)
 
 
 @app.command()
@@ -164,23 +228,20 @@ def context_command(
     api_key: remote.ApiKeyOption = None,
     as_json: remote.JsonOption = False,
 ) -> None:
-    """Assemble the context for QUERY on a server (POST /v1/context)."""
-    body: dict[str, object] = {
-        "query": query,
-        "namespace": namespace,
-        "token_budget": token_budget,
-        "include_scores": scores,
-        "format": output_format,
-    }
-    if system:
-        body["system_prompt"] = system
-    if min_score > 0:
-        body["min_score"] = min_score
-    result = remote.request(
-        "POST", "/v1/context", server=server, api_key=api_key, action="get context", json=body
-    )
+    """Assemble the context for QUERY on a server (POST /v1/context) (alias: ctx)."""
+    with remote.connect(server, api_key) as client, remote.reporting("get context"):
+        response = client.get_context(
+            query,
+            namespace=namespace,
+            token_budget=token_budget,
+            system_prompt=system or None,
+            include_scores=scores,
+            min_score=min_score if min_score > 0 else None,
+            format=output_format,
+        )
+    result = response.model_dump(mode="json")
     if as_json:
-        typer.echo(json.dumps(result, indent=2, ensure_ascii=False))
+        remote.print_json(result)
     elif raw:
         typer.echo(result["content"])
     else:
@@ -246,6 +307,13 @@ def bench_locomo(
         progress=lambda message: err_console.print(message, highlight=False),
     )
     typer.echo(markdown(report))
+
+
+# Commands kept in modules of their own register themselves on `app` when imported.
+from maia.cli import admin, transfer  # noqa: E402, F401
+from maia.cli import memory as _memory  # noqa: E402, F401
+from maia.cli import namespace as _namespace  # noqa: E402, F401
+from maia.cli import stats as _stats  # noqa: E402, F401
 
 
 def main() -> None:

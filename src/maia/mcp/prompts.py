@@ -15,10 +15,10 @@ from mcp_types import INVALID_PARAMS
 from pydantic import Field, ValidationError
 
 from maia.errors import MaiaError
+from maia.mcp.facade import MemoryFacade
 from maia.mcp.render import describe_validation, preview
 from maia.mcp.server import MaiaMCPServer
 from maia.models import Memory, MemoryFilter, MemoryType, Page
-from maia.service import Maia
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -61,7 +61,7 @@ def _arg(arguments: Mapping[str, Any], name: str, default: str) -> str:
     return str(value) if value else default
 
 
-def register(server: MaiaMCPServer, maia: Maia) -> None:
+def register(server: MaiaMCPServer, maia: MemoryFacade) -> None:
     default_ns = maia.settings.default_namespace
 
     def required(value: str, name: str) -> str:
@@ -81,7 +81,9 @@ def register(server: MaiaMCPServer, maia: Maia) -> None:
         """Memories relevant to a topic (ranked by relevance, within max_tokens), as context
         for the conversation."""
         required(topic, "topic")
-        response = maia.context(topic, namespace=namespace or default_ns, token_budget=max_tokens)
+        response = server.caller().context(
+            topic, namespace=namespace or default_ns, token_budget=max_tokens
+        )
         if response.memories:
             listed = "\n".join(
                 f"{i}. {m.content}" for i, m in enumerate(response.memories, start=1)
@@ -109,7 +111,7 @@ def register(server: MaiaMCPServer, maia: Maia) -> None:
     ) -> str:
         """A request to summarise the memories of a namespace (up to 50)."""
         required(namespace, "namespace")
-        memories = maia.list_memories(
+        memories = server.caller().list_memories(
             MemoryFilter(namespace=namespace), Page(limit=SUMMARIZE_LIMIT)
         )
         focusing = f", focusing on '{focus}'" if focus else ""
@@ -136,8 +138,10 @@ def register(server: MaiaMCPServer, maia: Maia) -> None:
         """An overview of a namespace (totals, types, samples, contents) with a question
         about it or a request for analysis."""
         required(namespace, "namespace")
-        memories = maia.list_memories(MemoryFilter(namespace=namespace), Page(limit=EXPLORE_LIMIT))
-        total = maia.count_memories(namespace)
+        memories = server.caller().list_memories(
+            MemoryFilter(namespace=namespace), Page(limit=EXPLORE_LIMIT)
+        )
+        total = server.caller().count_memories(namespace)
         counts = Counter(m.type.value for m in memories)
         by_type = ", ".join(f"{t.value}: {counts.get(t.value, 0)}" for t in MemoryType)
         scope = f" (among the first {len(memories)})" if total > len(memories) else ""

@@ -13,10 +13,10 @@ from mcp.server.mcpserver.exceptions import ResourceNotFoundError
 from mcp_types import ResourceTemplate
 
 from maia.errors import NotFound
+from maia.mcp.facade import MemoryFacade
 from maia.mcp.render import preview, resource_json, second_precision
 from maia.mcp.server import MaiaMCPServer
 from maia.models import MemoryFilter, Page
-from maia.service import Maia
 
 JSON = "application/json"
 NAMESPACES_LISTED = 100
@@ -27,7 +27,7 @@ NOT_PATHS = ResourceSecurity(
 )
 
 
-def register(server: MaiaMCPServer, maia: Maia) -> None:
+def register(server: MaiaMCPServer, maia: MemoryFacade) -> None:
     @server.resource(
         "maia://namespaces",
         name="Namespaces",
@@ -36,7 +36,7 @@ def register(server: MaiaMCPServer, maia: Maia) -> None:
     )
     def namespaces() -> str:
         items: list[dict[str, Any]] = []
-        for ns in maia.list_namespaces(Page(limit=NAMESPACES_LISTED)):
+        for ns in server.caller().list_namespaces(Page(limit=NAMESPACES_LISTED)):
             item: dict[str, Any] = {"id": ns.id, "name": ns.name}
             if ns.parent:
                 item["parent"] = ns.parent
@@ -56,7 +56,7 @@ def register(server: MaiaMCPServer, maia: Maia) -> None:
     )
     def namespace_memories(namespace: str) -> str:
         items: list[dict[str, Any]] = []
-        memories = maia.list_memories(
+        memories = server.caller().list_memories(
             MemoryFilter(namespace=namespace), Page(limit=MEMORIES_LISTED)
         )
         for memory in memories:
@@ -81,7 +81,7 @@ def register(server: MaiaMCPServer, maia: Maia) -> None:
     )
     def memory(id: str) -> str:
         try:
-            return resource_json(maia.get_memory(id))
+            return resource_json(server.caller().get_memory(id))
         except NotFound as exc:
             raise ResourceNotFoundError(exc.message) from exc
 
@@ -92,7 +92,7 @@ def register(server: MaiaMCPServer, maia: Maia) -> None:
         mime_type=JSON,
     )
     def stats() -> str:
-        return resource_json(maia.stats())
+        return resource_json(server.caller().stats())
 
     # The contract registers every resource as a template; these two are also concrete.
     for uri, name, description in (

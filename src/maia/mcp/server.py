@@ -9,26 +9,33 @@ prompt result a description naming its arguments.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextvars import ContextVar
 from typing import Any
 
+from mcp.server.lowlevel.helper_types import ReadResourceContents
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.shared.exceptions import MCPError
 from mcp_types import (
     INVALID_PARAMS,
+    INVALID_REQUEST,
     CallToolResult,
     GetPromptResult,
     InputRequiredResult,
     Prompt,
     ResourceTemplate,
+    TextContent,
     Tool,
 )
-from pydantic import ValidationError
+from pydantic import AnyUrl, ValidationError
 
 from maia._version import __version__
+from maia.mcp.facade import MemoryFacade
 from maia.mcp.render import describe_validation
-from maia.service import Maia
+from maia.models import Scope
+from maia.security.principal import OPEN_PRINCIPAL, PRINCIPAL_KEY, Principal
 
 SERVER_NAME = "maia"
 INSTRUCTIONS = (
@@ -39,11 +46,28 @@ INSTRUCTIONS = (
 
 PromptDescriber = Callable[[Mapping[str, Any]], str]
 
+# The scopes (any one) an API key needs for each tool; resources need read, prompts
+# context or read: the same rules as the REST routes doing the same thing.
+TOOL_SCOPES: dict[str, tuple[Scope, ...]] = {
+    "remember": (Scope.WRITE,),
+    "recall": (Scope.SEARCH, Scope.READ),
+    "forget": (Scope.DELETE,),
+    "list_memories": (Scope.READ,),
+    "get_context": (Scope.CONTEXT, Scope.READ),
+    "relate": (Scope.WRITE,),
+    "update_memory": (Scope.WRITE,),
+}
+RESOURCE_SCOPES = (Scope.READ,)
+PROMPT_SCOPES = (Scope.CONTEXT, Scope.READ)
+
+# The façade as the current request's caller (set around each tool, resource, prompt).
+_caller: ContextVar[MemoryFacade | None] = ContextVar("maia_mcp_caller", default=None)
+
 
 class MaiaMCPServer(MCPServer[Any]):
     """One MCP server over one ``Maia``; see ``create_mcp_server``."""
 
-    def __init__(self, maia: Maia) -> None:
+    def __init__(self, maia: MemoryFacade) -> None:
         super().__init__(
             SERVER_NAME,
             title="MAIA memory",
@@ -55,6 +79,30 @@ class MaiaMCPServer(MCPServer[Any]):
         self.maia = maia
         self._prompt_describers: dict[str, PromptDescriber] = {}
         self._template_aliases: list[ResourceTemplate] = []
+
+    def caller(self) -> MemoryFacade:
+        """The façade acting as the caller of the request being served: over HTTP the
+        API key's tenant and namespaces; over stdio the local user."""
+        return _caller.get() or self.maia
+
+    def _principal(self, context: Context[Any, Any] | None) -> Principal:
+        try:
+            request = context.request_context.request if context is not None else None
+        except ValueError:  # no request context (a direct call)
+            request = None
+        scope = getattr(request, "scope", None)
+        if not isinstance(scope, dict):
+            return self.maia.principal  # stdio: whoever started the process
+        principal: Principal = scope.get("state", {}).get(PRINCIPAL_KEY, OPEN_PRINCIPAL)
+        return principal
+
+    @contextlib.contextmanager
+    def _acting_as(self, principal: Principal) -> Iterator[None]:
+        token = _caller.set(self.maia.for_principal(principal))
+        try:
+            yield
+        finally:
+            _caller.reset(token)
 
     def describe_prompt(self, name: str, describe: PromptDescriber) -> None:
         """Sets how a rendered prompt's ``description`` is built from its arguments."""
@@ -81,7 +129,24 @@ class MaiaMCPServer(MCPServer[Any]):
         self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None
     ) -> CallToolResult | InputRequiredResult:
         self._check_arguments(name, arguments)
-        return await super().call_tool(name, arguments, context)
+        principal = self._principal(context)
+        accepted = TOOL_SCOPES.get(name)
+        if accepted is not None and not principal.allows(accepted):
+            return CallToolResult(
+                content=[TextContent(type="text", text=_scope_message(f"tool {name}", accepted))],
+                is_error=True,
+            )
+        with self._acting_as(principal):
+            return await super().call_tool(name, arguments, context)
+
+    async def read_resource(
+        self, uri: AnyUrl | str, context: Context[Any, Any] | None = None
+    ) -> Iterable[ReadResourceContents] | InputRequiredResult:
+        principal = self._principal(context)
+        if not principal.allows(RESOURCE_SCOPES):
+            raise MCPError(code=INVALID_REQUEST, message=_scope_message(str(uri), RESOURCE_SCOPES))
+        with self._acting_as(principal):
+            return await super().read_resource(uri, context)
 
     def _check_arguments(self, name: str, arguments: dict[str, Any]) -> None:
         """Raises JSON-RPC invalid params when ``arguments`` break the tool's schema."""
@@ -126,8 +191,14 @@ class MaiaMCPServer(MCPServer[Any]):
                 code=INVALID_PARAMS,
                 message=f"missing required argument(s) for prompt {name}: {', '.join(missing)}",
             )
+        principal = self._principal(context)
+        if not principal.allows(PROMPT_SCOPES):
+            raise MCPError(
+                code=INVALID_REQUEST, message=_scope_message(f"prompt {name}", PROMPT_SCOPES)
+            )
         try:
-            result = await super().get_prompt(name, arguments, context)
+            with self._acting_as(principal):
+                result = await super().get_prompt(name, arguments, context)
         except ValueError as exc:
             invalid = _validation_cause(exc)
             if invalid is None:
@@ -142,6 +213,10 @@ class MaiaMCPServer(MCPServer[Any]):
         return result
 
 
+def _scope_message(what: str, accepted: tuple[Scope, ...]) -> str:
+    return f"insufficient scope: {what} requires one of {', '.join(s.value for s in accepted)}, *"
+
+
 def _validation_cause(exc: BaseException) -> ValidationError | None:
     """The argument validation error behind the SDK's wrapped prompt error, if any."""
     seen: BaseException | None = exc
@@ -152,7 +227,7 @@ def _validation_cause(exc: BaseException) -> ValidationError | None:
     return None
 
 
-def create_mcp_server(maia: Maia) -> MaiaMCPServer:
+def create_mcp_server(maia: MemoryFacade) -> MaiaMCPServer:
     """The MCP server for ``maia``: tools, resources and prompts. The caller owns
     ``maia`` and closes it; one server may serve stdio or any number of HTTP sessions."""
     from maia.mcp import prompts, resources, tools

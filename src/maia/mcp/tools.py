@@ -12,12 +12,13 @@ import functools
 from collections.abc import Callable
 from typing import Annotated, Any, Literal, ParamSpec
 
-from mcp.server.mcpserver import MCPServer
 from mcp_types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, Field, ValidationError
 
 from maia.errors import MaiaError
+from maia.mcp.facade import MemoryFacade
 from maia.mcp.render import describe_validation, preview
+from maia.mcp.server import MaiaMCPServer
 from maia.models import (
     Memory,
     MemoryFilter,
@@ -27,7 +28,6 @@ from maia.models import (
     RelationCreate,
     SearchResult,
 )
-from maia.service import Maia
 
 P = ParamSpec("P")
 
@@ -187,12 +187,18 @@ def recall_text(results: list[SearchResult]) -> str:
 # -- registration ------------------------------------------------------------------------
 
 
-def register(server: MCPServer[Any], maia: Maia) -> None:
+def register(server: MaiaMCPServer, maia: MemoryFacade) -> None:
     settings = maia.settings
     default_ns = settings.default_namespace
 
     def ns_or_default(namespace: str | None) -> str:
-        return namespace.strip() if namespace and namespace.strip() else default_ns
+        name = namespace.strip() if namespace and namespace.strip() else default_ns
+        # The schema's default is "default"; a key limited to other namespaces means its
+        # own default namespace by it.
+        caller = server.caller().principal
+        if name == default_ns and caller.default_namespace and not caller.may_use(name):
+            return caller.default_namespace
+        return name
 
     @server.tool(
         annotations=ToolAnnotations(title="Remember", read_only_hint=False, idempotent_hint=False)
@@ -216,7 +222,7 @@ def register(server: MCPServer[Any], maia: Maia) -> None:
         """Store a memory (confidence 1.0, source "user") so it can be recalled later."""
         if not content.strip():
             return error_result("content is required")
-        memory = maia.remember(
+        memory = server.caller().remember(
             content,
             namespace=ns_or_default(namespace),
             type=as_type(type),
@@ -249,10 +255,10 @@ def register(server: MCPServer[Any], maia: Maia) -> None:
         Each returned memory counts one access."""
         if not query.strip():
             return error_result("query is required")
-        results = maia.recall(
+        results = server.caller().recall(
             query, namespace=ns_or_default(namespace), limit=limit, types=types, tags=tags
         )
-        maia.touch([r.memory.id for r in results])
+        server.caller().touch([r.memory.id for r in results])
         return text_result(
             recall_text(results),
             RecallOutput(
@@ -284,9 +290,9 @@ def register(server: MCPServer[Any], maia: Maia) -> None:
     ) -> Annotated[CallToolResult, ForgetOutput]:
         """Delete one memory by ID, or the memories relevant to a query. Requires confirm=true."""
         if id and id.strip():
-            targets = [maia.get_memory(id.strip())]
+            targets = [server.caller().get_memory(id.strip())]
         elif query and query.strip():
-            hits = maia.recall(
+            hits = server.caller().recall(
                 query, namespace=ns_or_default(namespace), limit=settings.mcp_forget_max
             )
             targets = [h.memory for h in hits if h.score >= settings.mcp_forget_min_score]
@@ -299,7 +305,7 @@ def register(server: MCPServer[Any], maia: Maia) -> None:
                 f"(this would delete {len(targets)} {noun})"
             )
         ids = [m.id for m in targets]
-        deleted = maia.delete_memories(ids) if ids else 0
+        deleted = server.caller().delete_memories(ids) if ids else 0
         previews = [DeletedMemory(id=m.id, preview=preview(m.content, 80)) for m in targets]
         lines = [f"Deleted {deleted} memories"] + [f"- {p.id}: {p.preview}" for p in previews]
         return text_result(
@@ -316,8 +322,10 @@ def register(server: MCPServer[Any], maia: Maia) -> None:
         """List the memories of a namespace, oldest first (``total`` counts the whole
         namespace). An unknown namespace is simply empty."""
         ns = ns_or_default(namespace)
-        memories = maia.list_memories(MemoryFilter(namespace=ns), Page(limit=limit, offset=offset))
-        total = maia.count_memories(ns)
+        memories = server.caller().list_memories(
+            MemoryFilter(namespace=ns), Page(limit=limit, offset=offset)
+        )
+        total = server.caller().count_memories(ns)
         if memories:
             lines = [f"Found {total} memories in namespace '{ns}':"]
             lines += [
@@ -352,7 +360,7 @@ def register(server: MCPServer[Any], maia: Maia) -> None:
         the token budget (most relevant first, recent and working memories last)."""
         if not query.strip():
             return error_result("query is required")
-        response = maia.context(
+        response = server.caller().context(
             query,
             namespace=ns_or_default(namespace),
             token_budget=token_budget,
@@ -382,7 +390,7 @@ def register(server: MCPServer[Any], maia: Maia) -> None:
         ] = None,
     ) -> Annotated[CallToolResult, RelationOutput]:
         """Create (or replace) a typed relation source -[type]-> target between two memories."""
-        edge = maia.relate(
+        edge = server.caller().relate(
             source_id,
             RelationCreate(target_id=target_id, type=type, weight=weight, metadata=metadata),
         )
@@ -414,7 +422,7 @@ def register(server: MCPServer[Any], maia: Maia) -> None:
         ] = None,
     ) -> Annotated[CallToolResult, MemoryOutput]:
         """Change a memory's content, tags, metadata or confidence; fields not given stay."""
-        updated = maia.update_memory(
+        updated = server.caller().update_memory(
             id,
             MemoryUpdate(content=content, tags=tags, metadata=metadata, confidence=confidence),
         )

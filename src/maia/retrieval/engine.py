@@ -22,6 +22,7 @@ from maia.retrieval.embed.base import Embedder, Vectors
 from maia.retrieval.fusion import Candidate, FusionMode, Scored, fuse
 from maia.retrieval.graph import proximity
 from maia.retrieval.index.vectors import Scope, Vector, VectorIndex
+from maia.retrieval.spans import span
 from maia.retrieval.text import STOP_WORDS, keywords, split_attribution, words
 from maia.retrieval.tokens import TokenCounter
 from maia.store.base import StoreReader, VectorRow
@@ -130,7 +131,8 @@ class RetrievalEngine:
     # -- writes --------------------------------------------------------------------------
 
     def embed_contents(self, contents: Sequence[str]) -> Vectors:
-        return self.embedder.embed([embedding_text(c) for c in contents])
+        with span("maia.embed", texts=len(contents)):
+            return self.embedder.embed([embedding_text(c) for c in contents])
 
     def vector_rows(self, seqs: Sequence[int], vectors: Vectors) -> list[VectorRow]:
         model = self.embedder.model_id
@@ -149,6 +151,10 @@ class RetrievalEngine:
     # -- reads ---------------------------------------------------------------------------
 
     def search(self, reader: StoreReader, plan: SearchPlan) -> list[Ranked]:
+        with span("maia.search", candidates=plan.pool):
+            return self._search(reader, plan)
+
+    def _search(self, reader: StoreReader, plan: SearchPlan) -> list[Ranked]:
         flt = plan.filter
         period = plan.analysis.time
         in_period = flt
@@ -168,7 +174,8 @@ class RetrievalEngine:
             for hit in text_hits
             if (speaker := split_attribution(hit.memory.content).speaker)
         }
-        query_vector = self.embedder.embed([query_embedding_text(plan.analysis, speakers)])[0]
+        with span("maia.embed", texts=1):
+            query_vector = self.embedder.embed([query_embedding_text(plan.analysis, speakers)])[0]
         allowed = None
         if _narrows_beyond_namespace(flt):
             allowed = np.array(sorted(reader.seqs_matching(plan.tenant, flt)), dtype=np.int64)

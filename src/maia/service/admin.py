@@ -37,7 +37,7 @@ class AdminOps(RelationOps):
             for namespace in namespaces:
                 days = self.effective_config(namespace.name).retention_days
                 if days:
-                    with self._store.write() as tx:
+                    with self._write() as tx:
                         seqs = tx.delete_memories_before(
                             self._tenant, namespace.name, now - timedelta(days=days)
                         )
@@ -54,7 +54,7 @@ class AdminOps(RelationOps):
         """Embeds every memory (all tenants) lacking an embedding of the current model and
         drops embeddings of other models. ``progress(done, total)`` is called per batch."""
         model = self._engine.embedder.model_id
-        with self._store.write() as tx:
+        with self._write() as tx:
             tx.delete_vectors_except(model)
         with self._store.read() as tx:
             total = tx.total_memories() - tx.vector_counts().get(model, 0)
@@ -64,9 +64,9 @@ class AdminOps(RelationOps):
                 rows = tx.memories_without_vector(model, after, batch)
             if not rows:
                 break
-            vectors = self._engine.embed_contents([content for *_, content in rows])
+            vectors = self._embed([content for *_, content in rows])
             seqs = [seq for seq, *_ in rows]
-            with self._store.write() as tx:
+            with self._write() as tx:
                 tx.put_vectors(self._engine.vector_rows(seqs, vectors))
             self._engine.indexed([(seq, tenant, ns) for seq, tenant, ns, _ in rows], vectors)
             done += len(rows)

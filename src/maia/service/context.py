@@ -58,8 +58,17 @@ class ContextOps(AdminOps):
         )
 
     def assemble_context(self, request: ContextRequest) -> ContextResponse:
+        with self._timings.timed("context"):
+            return self._assemble(request)
+
+    def _assemble(self, request: ContextRequest) -> ContextResponse:
         started = time.perf_counter()
-        namespace = request.namespace or self._settings.default_namespace
+        namespace = (
+            request.namespace
+            or self._principal.default_namespace
+            or self._settings.default_namespace
+        )
+        self._authorize(namespace)
         budget = self._budget(request.token_budget, namespace)
         now = request.now or self._clock()
         search = SearchRequest(

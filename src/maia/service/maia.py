@@ -14,9 +14,13 @@ from maia.retrieval.embed.factory import embedder_from
 from maia.retrieval.engine import INDEX_FILE, RetrievalEngine
 from maia.retrieval.index.vectors import HnswParams, VectorIndex
 from maia.retrieval.tokens import token_counter
+from maia.security.audit import AuditLog
+from maia.security.principal import Principal
 from maia.service.access import AccessRecorder
-from maia.service.base import DEFAULT_TENANT, Clock
+from maia.service.base import DEFAULT_TENANT, Clock, Timings
 from maia.service.context import ContextOps
+from maia.service.tenants import TenantOps, UsageMeter
+from maia.service.transfer import TransferOps
 from maia.settings import Settings
 from maia.store.base import Store
 from maia.store.sqlite import SQLiteStore
@@ -38,6 +42,13 @@ def build_engine(settings: Settings, index_path: Path | None) -> RetrievalEngine
     return RetrievalEngine(embedder, index, index_path, token_counter(settings.token_encoding))
 
 
+def open_audit_log(settings: Settings) -> AuditLog | None:
+    if not settings.audit_log:
+        return None
+    path = settings.audit_path or settings.data_dir / "audit.log"
+    return AuditLog(path, max_bytes=settings.audit_max_bytes, backups=settings.audit_backups)
+
+
 def _close_embedder(engine: RetrievalEngine) -> None:
     """Releases what the embedder holds (the HTTP client's connections of a remote one;
     each instance builds its own, while the local model is shared and has nothing to close)."""
@@ -46,7 +57,7 @@ def _close_embedder(engine: RetrievalEngine) -> None:
         close()
 
 
-class Maia(ContextOps):
+class Maia(ContextOps, TenantOps, TransferOps):
     """Memories, namespaces, search and stats for one tenant over one store.
 
     ``Maia.open(path)`` opens (or creates) an embedded store in a data directory.
@@ -64,9 +75,24 @@ class Maia(ContextOps):
         clock: Clock = utcnow,
         owns_store: bool = True,
         access: AccessRecorder | None = None,
+        principal: Principal | None = None,
+        audit: AuditLog | None = None,
+        meter: UsageMeter | None = None,
+        timings: Timings | None = None,
     ) -> None:
-        super().__init__(store, settings, engine, tenant=tenant, clock=clock, access=access)
+        super().__init__(
+            store,
+            settings,
+            engine,
+            tenant=tenant,
+            clock=clock,
+            access=access,
+            principal=principal,
+            audit=audit,
+            timings=timings,
+        )
         self._owns_store = owns_store
+        self._meter = meter or UsageMeter()
 
     @classmethod
     def open(
@@ -97,7 +123,8 @@ class Maia(ContextOps):
             engine = build_engine(settings, settings.data_dir / INDEX_FILE)
             with store.read() as tx:
                 engine.load(tx)
-            maia = cls(store, settings, engine, clock=clock)
+            maia = cls(store, settings, engine, clock=clock, audit=open_audit_log(settings))
+            maia.ensure_system_tenant()
             maia.ensure_default_namespace()
         except BaseException:
             if engine is not None:
@@ -120,20 +147,34 @@ class Maia(ContextOps):
 
     def for_tenant(self, tenant: str) -> Maia:
         """A view of ``tenant``'s data sharing this instance's store."""
+        return self.for_principal(Principal(tenant, self._principal.name))
+
+    def for_principal(self, principal: Principal) -> Maia:
+        """A view acting as ``principal``: its tenant's data, limited to the namespaces
+        its key may use, with its name on audit events."""
         return Maia(
             self._store,
             self._settings,
             self._engine,
-            tenant=tenant,
             clock=self._clock,
             owns_store=False,
             access=self._access,
+            principal=principal,
+            audit=self._audit,
+            meter=self._meter,
+            timings=self._timings,
         )
 
     def close(self) -> None:
         if not self._owns_store:
             return
         self._access.close()
+        try:
+            self.flush_key_usage()
+        except Exception:  # last-used times are advisory
+            log.exception("could not record API key usage")
+        if self._audit is not None:
+            self._audit.close()
         try:
             with self._store.read() as tx:
                 self._engine.save(tx)

@@ -20,7 +20,7 @@ from maia.models import (
 )
 from maia.service.base import new_id
 from maia.service.namespaces import NamespaceOps
-from maia.store.base import StoreWriter
+from maia.store.base import StoreWriter, stored_size
 
 MAX_BATCH = 1000
 
@@ -65,11 +65,14 @@ class MemoryOps(NamespaceOps):
                 f"invalid memories: at most {MAX_BATCH} per batch, got {len(items)}",
                 field="memories",
             )
+        for data in items:
+            self._authorize(data.namespace)
         now = self._clock()
         memories = [self._new_memory(i, data, now) for i, data in enumerate(items)]
         # Embedding is the slow part: done before taking the write lock.
-        vectors = self._engine.embed_contents([m.content for m in memories])
-        with self._store.write() as tx:
+        vectors = self._embed([m.content for m in memories])
+        with self._write() as tx:
+            self._enforce_tenant_quota(tx, memories)
             self._enforce_namespace_rules(tx, memories)
             seqs = tx.insert_memories(self._tenant, memories)
             tx.put_vectors(self._engine.vector_rows(seqs, vectors))
@@ -77,6 +80,8 @@ class MemoryOps(NamespaceOps):
             [(seq, self._tenant, m.namespace) for seq, m in zip(seqs, memories, strict=True)],
             vectors,
         )
+        for memory in memories:
+            self._record("memory.create", memory.id, namespace=memory.namespace)
         return memories
 
     def _new_memory(self, index: int, data: MemoryCreate, now: datetime) -> Memory:
@@ -104,6 +109,34 @@ class MemoryOps(NamespaceOps):
             raise InvalidInput(
                 f"invalid content: must be at most {limit} characters, got {len(content)}",
                 field=field,
+            )
+
+    def _enforce_tenant_quota(self, tx: StoreWriter, memories: Sequence[Memory]) -> None:
+        """The tenant's plan limits, checked inside the write transaction (so concurrent
+        writers cannot both take the last slot)."""
+        tenant = tx.get_tenant(self._tenant)
+        if tenant is None:
+            return
+        quotas = tenant.quotas
+        if not (quotas.max_memories or quotas.max_storage_bytes):
+            return
+        count, size = tx.tenant_usage(self._tenant)
+        if quotas.max_memories and count + len(memories) > quotas.max_memories:
+            raise QuotaExceeded(
+                "memory quota exceeded",
+                limit=quotas.max_memories,
+                current=count,
+                details=f"tenant {self._tenant!r} holds {count} of {quotas.max_memories} "
+                f"memories, cannot add {len(memories)}",
+            )
+        adding = sum(stored_size(m) for m in memories)
+        if quotas.max_storage_bytes and size + adding > quotas.max_storage_bytes:
+            raise QuotaExceeded(
+                "storage quota exceeded",
+                limit=quotas.max_storage_bytes,
+                current=size,
+                details=f"tenant {self._tenant!r} stores {size} of {quotas.max_storage_bytes} "
+                f"bytes, cannot add {adding}",
             )
 
     def _enforce_namespace_rules(self, tx: StoreWriter, memories: Sequence[Memory]) -> None:
@@ -136,6 +169,7 @@ class MemoryOps(NamespaceOps):
             edges = [] if memory is None else tx.edges(self._tenant, [memory_id])
         if memory is None:
             raise NotFound(f"memory not found: {memory_id}")
+        self._authorize(memory.namespace)
         if edges:
             memory = memory.model_copy(
                 update={
@@ -154,16 +188,22 @@ class MemoryOps(NamespaceOps):
     def get_memories(self, memory_ids: Sequence[str]) -> list[Memory]:
         """The memories that exist among ``memory_ids``, in the order asked."""
         with self._store.read() as tx:
-            return tx.get_memories(self._tenant, memory_ids)
+            found = tx.get_memories(self._tenant, memory_ids)
+        return [m for m in found if self._principal.may_use(m.namespace)]
 
     def update_memory(self, memory_id: str, data: MemoryUpdate) -> Memory:
         if data.content is not None:
             self._check_length(data.content, "content")
-        vectors = None if data.content is None else self._engine.embed_contents([data.content])
-        with self._store.write() as tx:
+        vectors = None if data.content is None else self._embed([data.content])
+        with self._write() as tx:
             current = tx.get_memory(self._tenant, memory_id)
             if current is None:
                 raise NotFound(f"memory not found: {memory_id}")
+            self._authorize(current.namespace)
+            if data.content is not None:
+                self._enforce_storage_growth(
+                    tx, len(data.content.encode()) - len(current.content.encode())
+                )
             changes: dict[str, Any] = {"updated_at": self._clock()}
             if data.content is not None:
                 changes["content"] = data.content
@@ -180,7 +220,29 @@ class MemoryOps(NamespaceOps):
                 tx.put_vectors(self._engine.vector_rows([seq], vectors))
         if vectors is not None and seq is not None:
             self._engine.indexed([(seq, self._tenant, updated.namespace)], vectors)
+        self._record(
+            "memory.update",
+            memory_id,
+            namespace=updated.namespace,
+            fields=sorted(data.model_dump(exclude_none=True)),
+        )
         return updated
+
+    def _enforce_storage_growth(self, tx: StoreWriter, growth: int) -> None:
+        if growth <= 0:
+            return
+        tenant = tx.get_tenant(self._tenant)
+        limit = tenant.quotas.max_storage_bytes if tenant is not None else 0
+        if limit:
+            _, size = tx.tenant_usage(self._tenant)
+            if size + growth > limit:
+                raise QuotaExceeded(
+                    "storage quota exceeded",
+                    limit=limit,
+                    current=size,
+                    details=f"tenant {self._tenant!r} stores {size} of {limit} bytes, "
+                    f"the update adds {growth}",
+                )
 
     def forget(self, memory_id: str) -> None:
         """Deletes one memory; ``NotFound`` if it does not exist."""
@@ -197,30 +259,46 @@ class MemoryOps(NamespaceOps):
             raise InvalidInput(
                 f"invalid ids: at most {MAX_BATCH} per batch, got {len(ids)}", field="ids"
             )
-        with self._store.write() as tx:
-            found = {m.id for m in tx.get_memories(self._tenant, ids)}
+        with self._write() as tx:
+            found = {m.id: m.namespace for m in tx.get_memories(self._tenant, ids)}
             missing = [i for i in ids if i not in found]
             if missing:
                 raise NotFound(f"memory not found: {', '.join(missing)}")
+            for namespace in set(found.values()):
+                self._authorize(namespace)
             seqs = tx.delete_memories(self._tenant, ids)
         self._engine.forget(seqs)
+        if len(ids) == 1:
+            self._record("memory.delete", ids[0], namespace=found[ids[0]])
+        else:
+            self._record("memory.bulk_delete", count=len(ids), ids=ids)
         return len(seqs)
 
     def touch(self, memory_ids: Sequence[str]) -> int:
         """Counts one access of each memory; returns how many exist."""
         ids = list(dict.fromkeys(memory_ids))
+        if self._principal.restricted:
+            ids = [m.id for m in self.get_memories(ids)]
         if not ids:
             return 0
-        with self._store.write() as tx:
+        with self._write() as tx:
             return tx.touch_memories(self._tenant, ids, self._clock())
 
     def list_memories(
         self, flt: MemoryFilter | None = None, page: Page | None = None
     ) -> list[Memory]:
         """Memories matching ``flt``, oldest first."""
+        flt = self._scoped_filter(flt or MemoryFilter())
         with self._store.read() as tx:
-            return tx.list_memories(self._tenant, flt or MemoryFilter(), page or Page())
+            return tx.list_memories(self._tenant, flt, page or Page())
 
     def count_memories(self, namespace: str | None = None) -> int:
+        namespace = self._scoped_namespace(namespace)
         with self._store.read() as tx:
             return tx.count_memories(self._tenant, namespace)
+
+    def _scoped_filter(self, flt: MemoryFilter) -> MemoryFilter:
+        namespace = self._scoped_namespace(flt.namespace)
+        if namespace == flt.namespace:
+            return flt
+        return flt.model_copy(update={"namespace": namespace})

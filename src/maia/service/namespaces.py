@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from maia.errors import NotFound
+from maia.errors import NotFound, QuotaExceeded
 from maia.models import (
     Namespace,
     NamespaceConfig,
@@ -16,6 +16,7 @@ from maia.store.base import StoreReader
 
 class NamespaceOps(ServiceBase):
     def create_namespace(self, data: NamespaceCreate) -> Namespace:
+        self._authorize(data.name)
         now = self._clock()
         namespace = Namespace(
             id=new_id(),
@@ -26,9 +27,24 @@ class NamespaceOps(ServiceBase):
             created_at=now,
             updated_at=now,
         )
-        with self._store.write() as tx:
+        with self._write() as tx:
+            self._enforce_namespace_quota(tx)
             tx.insert_namespace(self._tenant, namespace)
+        self._record("namespace.create", namespace.id, name=namespace.name)
         return namespace
+
+    def _enforce_namespace_quota(self, tx: StoreReader) -> None:
+        tenant = tx.get_tenant(self._tenant)
+        limit = tenant.config.max_namespaces if tenant is not None else 0
+        if limit:
+            current = tx.count_namespaces(self._tenant)
+            if current >= limit:
+                raise QuotaExceeded(
+                    "namespace quota exceeded",
+                    limit=limit,
+                    current=current,
+                    details=f"tenant {self._tenant!r} has {current} of {limit} namespaces",
+                )
 
     def get_namespace(self, id_or_name: str) -> Namespace:
         with self._store.read() as tx:
@@ -39,30 +55,41 @@ class NamespaceOps(ServiceBase):
             return tx.get_namespace(self._tenant, id_or_name)
 
     def update_namespace(self, id_or_name: str, data: NamespaceUpdate) -> Namespace:
-        with self._store.write() as tx:
+        with self._write() as tx:
             current = self._require_namespace(tx, id_or_name)
             updated = current.model_copy(
                 update={"config": data.config, "updated_at": self._clock()}
             )
             tx.update_namespace(self._tenant, updated)
+        self._record("namespace.update", updated.id, name=updated.name)
+        self._record(
+            "config.change",
+            updated.id,
+            name=updated.name,
+            config=updated.config.model_dump(mode="json"),
+        )
         return updated
 
     def delete_namespace(self, id_or_name: str) -> None:
         """Deletes the record only: its memories stay (the contract's behaviour)."""
-        with self._store.write() as tx:
+        with self._write() as tx:
             current = self._require_namespace(tx, id_or_name)
             tx.delete_namespace(self._tenant, current.id)
+        self._record("namespace.delete", current.id, name=current.name)
 
     def list_namespaces(
         self, page: Page | None = None, *, prefix: str | None = None
     ) -> list[Namespace]:
         with self._store.read() as tx:
-            return tx.list_namespaces(self._tenant, page or Page(), prefix=prefix)
+            found = tx.list_namespaces(self._tenant, page or Page(), prefix=prefix)
+        # A key limited to some namespaces sees only those (the page may come out short).
+        return [n for n in found if self._principal.may_use(n.name)]
 
     def namespace_children(self, id_or_name: str) -> list[Namespace]:
         with self._store.read() as tx:
             parent = self._require_namespace(tx, id_or_name)
-            return tx.namespace_children(self._tenant, parent.name)
+            children = tx.namespace_children(self._tenant, parent.name)
+        return [n for n in children if self._principal.may_use(n.name)]
 
     def effective_config(self, name: str) -> NamespaceConfig:
         """The namespace's config with inherited fields filled from its ancestors."""
@@ -91,4 +118,5 @@ class NamespaceOps(ServiceBase):
         namespace = tx.get_namespace(self._tenant, id_or_name)
         if namespace is None:
             raise NotFound(f"namespace not found: {id_or_name}")
+        self._authorize(namespace.name)
         return namespace

@@ -8,6 +8,7 @@ from maia.errors import InvalidInput, NotFound
 from maia.models import Edge, RelatedMemory, RelationCreate, RelationType
 from maia.retrieval.graph import traverse
 from maia.service.search import SearchOps
+from maia.store.base import StoreReader
 
 MAX_DEPTH = 5
 
@@ -30,17 +31,24 @@ class RelationOps(SearchOps):
             metadata=data.metadata or None,
             created_at=self._clock(),
         )
-        with self._store.write() as tx:
-            found = {m.id for m in tx.get_memories(self._tenant, [source_id, data.target_id])}
+        with self._write() as tx:
+            found = {
+                m.id: m.namespace
+                for m in tx.get_memories(self._tenant, [source_id, data.target_id])
+            }
             for memory_id in (source_id, data.target_id):
                 if memory_id not in found:
                     raise NotFound(f"memory not found: {memory_id}")
+                self._authorize(found[memory_id])
             tx.put_edge(self._tenant, edge)
         return edge
 
     def unrelate(self, source_id: str, target_id: str, types: Sequence[RelationType] = ()) -> int:
         """Deletes relations from source to target (of ``types``, or all)."""
-        with self._store.write() as tx:
+        with self._write() as tx:
+            source = tx.get_memory(self._tenant, source_id)
+            if source is not None:
+                self._authorize(source.namespace)
             deleted = tx.delete_edges(self._tenant, source_id, target_id, types)
         if not deleted:
             raise NotFound(f"relation not found: {source_id} -> {target_id}")
@@ -48,9 +56,14 @@ class RelationOps(SearchOps):
 
     def relations(self, memory_id: str, *, direction: str = "both") -> list[Edge]:
         with self._store.read() as tx:
-            if tx.get_memory(self._tenant, memory_id) is None:
-                raise NotFound(f"memory not found: {memory_id}")
+            self._require_memory(tx, memory_id)
             return tx.edges(self._tenant, [memory_id], direction=direction)
+
+    def _require_memory(self, tx: StoreReader, memory_id: str) -> None:
+        memory = tx.get_memory(self._tenant, memory_id)
+        if memory is None:
+            raise NotFound(f"memory not found: {memory_id}")
+        self._authorize(memory.namespace)
 
     def related(
         self,
@@ -66,8 +79,7 @@ class RelationOps(SearchOps):
         if not 0.0 <= min_weight <= 1.0:
             raise InvalidInput("invalid min_weight: must be between 0 and 1", field="min_weight")
         with self._store.read() as tx:
-            if tx.get_memory(self._tenant, memory_id) is None:
-                raise NotFound(f"memory not found: {memory_id}")
+            self._require_memory(tx, memory_id)
             reached = traverse(
                 memory_id,
                 lambda ids: tx.edges(self._tenant, ids, types=types, direction="both"),
@@ -80,5 +92,5 @@ class RelationOps(SearchOps):
         return [
             RelatedMemory(memory=memories[r.memory_id], depth=r.depth, relation=r.edge)
             for r in reached
-            if r.memory_id in memories
+            if r.memory_id in memories and self._principal.may_use(memories[r.memory_id].namespace)
         ]

@@ -18,6 +18,9 @@ class SearchOps(MemoryOps):
     def search(self, request: SearchRequest) -> tuple[list[SearchResult], Page]:
         """Results for one page and the page actually used (clamped limit/offset)."""
         page = Page.clamp(request.limit, request.offset)
+        namespace = self._scoped_namespace(request.namespace)
+        if namespace != request.namespace:
+            request = request.model_copy(update={"namespace": namespace})
         flt = request.filter()
         if request.query is None or not request.query.strip():
             with self._store.read() as tx:
@@ -54,7 +57,7 @@ class SearchOps(MemoryOps):
             half_life_days=self._settings.recency_half_life_days,
             feedback=self._settings.search_feedback,
         )
-        with self._store.read() as tx:
+        with self._timings.timed("search"), self._store.read() as tx:
             return self._engine.search(tx, plan)
 
     def recall(

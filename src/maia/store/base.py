@@ -7,13 +7,15 @@ all or nothing. Every method takes the tenant id and filters by it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import json
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Protocol, TypeVar
 
-from maia.models import Edge, Memory, MemoryFilter, Namespace, Page, RelationType
+from maia.models import ApiKey, Edge, Memory, MemoryFilter, Namespace, Page, RelationType, Tenant
 
 T = TypeVar("T")
 
@@ -117,6 +119,26 @@ class StoreReader(Protocol):
         """Memories of all tenants."""
         ...
 
+    # -- export and import -----------------------------------------------------------
+
+    def iter_memories(self, tenant: str, flt: MemoryFilter) -> Iterator[Memory]:
+        """Every memory matching ``flt``, oldest first (created_at, then insertion order),
+        streamed: one query however many there are."""
+        ...
+
+    def vectors_of(self, tenant: str, memory_ids: Sequence[str]) -> dict[str, VectorRow]:
+        """The stored embedding of each of these memories that has one, by memory id."""
+        ...
+
+    def memory_owners(self, memory_ids: Sequence[str]) -> dict[str, str]:
+        """The tenant of each of these memory ids that exists, all tenants (ids are
+        unique across tenants, so an import must not reuse another tenant's)."""
+        ...
+
+    def namespace_owners(self, namespace_ids: Sequence[str]) -> dict[str, str]:
+        """The tenant of each of these namespace ids that exists, all tenants."""
+        ...
+
     def edges(
         self,
         tenant: str,
@@ -128,6 +150,28 @@ class StoreReader(Protocol):
         """Relations leaving (``out``), entering (``in``) or touching (``both``) memories."""
         ...
 
+    # -- tenants and API keys (they define tenants, so they are not tenant-filtered) --
+
+    def get_tenant(self, tenant_id: str) -> Tenant | None: ...
+
+    def list_tenants(
+        self, page: Page, *, status: str | None = None, plan: str | None = None
+    ) -> list[Tenant]: ...
+
+    def count_tenants(self, *, status: str | None = None, plan: str | None = None) -> int: ...
+
+    def tenant_usage(self, tenant_id: str) -> tuple[int, int]:
+        """(memory count, storage bytes), kept up to date by every memory write."""
+        ...
+
+    def get_api_key(self, key_hash: str) -> ApiKey | None: ...
+
+    def list_api_keys(self, tenant_id: str) -> list[ApiKey]: ...
+
+    def count_usable_api_keys(self, now: datetime) -> int:
+        """Keys neither revoked nor expired at ``now``, all tenants."""
+        ...
+
 
 class StoreWriter(StoreReader, Protocol):
     def insert_memories(self, tenant: str, memories: Sequence[Memory]) -> list[int]:
@@ -137,6 +181,11 @@ class StoreWriter(StoreReader, Protocol):
     def update_memory(self, tenant: str, memory: Memory) -> int | None:
         """Replaces content, metadata, tags, confidence and timestamps of ``memory.id``;
         returns its key, or None if it does not exist."""
+        ...
+
+    def replace_memory(self, tenant: str, memory: Memory) -> int | None:
+        """Replaces every stored field of ``memory.id`` (namespace, type, source and
+        created_at included; an import's overwrite); returns its key, or None."""
         ...
 
     def delete_memories(self, tenant: str, memory_ids: Sequence[str]) -> list[int]:
@@ -175,6 +224,24 @@ class StoreWriter(StoreReader, Protocol):
 
     def delete_namespace(self, tenant: str, namespace_id: str) -> None: ...
 
+    def insert_tenant(self, tenant: Tenant) -> None:
+        """Raises ``AlreadyExists`` when the id or name is taken."""
+        ...
+
+    def update_tenant(self, tenant: Tenant) -> None: ...
+
+    def delete_tenant(self, tenant_id: str) -> list[int]:
+        """Deletes the tenant with its keys and data; returns the deleted memory keys."""
+        ...
+
+    def insert_api_key(self, key: ApiKey) -> None: ...
+
+    def revoke_api_key(self, key_hash: str, at: datetime) -> bool:
+        """False when the key is unknown or already revoked."""
+        ...
+
+    def set_keys_last_used(self, used: Mapping[str, datetime]) -> None: ...
+
 
 class Store(Protocol):
     """A database MAIA keeps its records in (SQLite embedded, PostgreSQL scaled out)."""
@@ -192,7 +259,22 @@ class Store(Protocol):
 
     def size_bytes(self) -> int: ...
 
+    def backup(self, dest: Path) -> None:
+        """Writes a consistent copy of the whole database (every tenant) to ``dest``
+        while it keeps serving."""
+        ...
+
     def close(self) -> None: ...
+
+
+def stored_size(memory: Memory) -> int:
+    """The bytes a memory counts against a storage quota: UTF-8 content plus its
+    metadata and tags as compact JSON (what ``tenant_usage`` sums)."""
+    size = len(memory.content.encode())
+    for value in (memory.metadata, memory.tags):
+        if value:
+            size += len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode())
+    return size
 
 
 def chunked(items: Sequence[T], size: int = 500) -> Iterator[Sequence[T]]:

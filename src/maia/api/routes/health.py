@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from starlette.responses import Response
+from starlette.responses import PlainTextResponse, Response
 
 from maia.api.deps import MaiaDep
+from maia.api.openapi import error_responses
 from maia.api.responses import json_response
 from maia.errors import MaiaError
 
@@ -18,7 +19,7 @@ def health() -> Response:
     return json_response({"status": "healthy", "service": "maia"})
 
 
-@router.get("/ready", summary="Readiness (the store answers)")
+@router.get("/ready", summary="Readiness (the store answers)", responses=error_responses(503))
 def ready(maia: MaiaDep) -> Response:
     try:
         maia.check_ready()
@@ -27,7 +28,7 @@ def ready(maia: MaiaDep) -> Response:
     return json_response({"status": "ready"})
 
 
-@router.get("/metrics", summary="Prometheus metrics")
+@router.get("/metrics", summary="Prometheus metrics", response_class=PlainTextResponse)
 def metrics(request: Request) -> Response:
     return Response(
         generate_latest(request.app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from starlette.responses import Response
 
+from maia.api.auth import requires
 from maia.api.deps import MaiaDep, PageDep, path_name
 from maia.api.responses import json_response
 from maia.models import (
@@ -17,6 +18,7 @@ from maia.models import (
     NamespaceConfig,
     NamespaceCreate,
     NamespaceUpdate,
+    Scope,
 )
 
 router = APIRouter(prefix="/v1/namespaces", tags=["namespaces"])
@@ -26,12 +28,23 @@ router = APIRouter(prefix="/v1/namespaces", tags=["namespaces"])
 # sub-resource routes come first so that ``{ns}/memories`` is not read as a name.
 
 
-@router.post("", status_code=201, response_model=Namespace, summary="Create a namespace")
+@router.post(
+    "",
+    status_code=201,
+    response_model=Namespace,
+    summary="Create a namespace",
+    dependencies=[requires(Scope.WRITE)],
+)
 def create_namespace(maia: MaiaDep, body: NamespaceCreate) -> Response:
     return json_response(maia.create_namespace(body), status_code=201)
 
 
-@router.get("", response_model=ListResponse[Namespace], summary="List namespaces, oldest first")
+@router.get(
+    "",
+    response_model=ListResponse[Namespace],
+    summary="List namespaces, oldest first",
+    dependencies=[requires(Scope.READ)],
+)
 def list_namespaces(
     maia: MaiaDep,
     page: PageDep,
@@ -45,6 +58,7 @@ def list_namespaces(
     "/{ns:path}/memories",
     response_model=ListResponse[Memory],
     summary="List a namespace's memories, oldest first",
+    dependencies=[requires(Scope.READ, Scope.SEARCH)],
 )
 def namespace_memories(maia: MaiaDep, ns: str, page: PageDep) -> Response:
     namespace = maia.get_namespace(path_name(ns))
@@ -56,6 +70,7 @@ def namespace_memories(maia: MaiaDep, ns: str, page: PageDep) -> Response:
     "/{ns:path}/children",
     response_model=ListResponse[Namespace],
     summary="Direct child namespaces",
+    dependencies=[requires(Scope.READ)],
 )
 def namespace_children(maia: MaiaDep, ns: str, page: PageDep) -> Response:
     children = maia.namespace_children(path_name(ns))[page.offset : page.offset + page.limit]
@@ -66,23 +81,38 @@ def namespace_children(maia: MaiaDep, ns: str, page: PageDep) -> Response:
     "/{ns:path}/effective-config",
     response_model=NamespaceConfig,
     summary="The config in force, with inherited fields filled from ancestors",
+    dependencies=[requires(Scope.READ)],
 )
 def effective_config(maia: MaiaDep, ns: str) -> Response:
     namespace = maia.get_namespace(path_name(ns))
     return json_response(maia.effective_config(namespace.name))
 
 
-@router.get("/{ns:path}", response_model=Namespace, summary="Get a namespace by id or name")
+@router.get(
+    "/{ns:path}",
+    response_model=Namespace,
+    summary="Get a namespace by id or name",
+    dependencies=[requires(Scope.READ)],
+)
 def get_namespace(maia: MaiaDep, ns: str) -> Response:
     return json_response(maia.get_namespace(path_name(ns)))
 
 
-@router.put("/{ns:path}", response_model=Namespace, summary="Replace a namespace's config")
+@router.put(
+    "/{ns:path}",
+    response_model=Namespace,
+    summary="Replace a namespace's config",
+    dependencies=[requires(Scope.WRITE)],
+)
 def update_namespace(maia: MaiaDep, ns: str, body: NamespaceUpdate) -> Response:
     return json_response(maia.update_namespace(path_name(ns), body))
 
 
-@router.delete("/{ns:path}", summary="Delete a namespace record (its memories stay)")
+@router.delete(
+    "/{ns:path}",
+    summary="Delete a namespace record (its memories stay)",
+    dependencies=[requires(Scope.DELETE)],
+)
 def delete_namespace(maia: MaiaDep, ns: str) -> Response:
     maia.delete_namespace(path_name(ns))
     return json_response({"deleted": True})

@@ -7,19 +7,31 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from starlette.responses import Response
 
+from maia.api.auth import requires
 from maia.api.deps import MaiaDep
 from maia.api.responses import json_response
-from maia.models import Edge, ListResponse, RelatedMemory, RelationCreate, RelationType
+from maia.models import Edge, ListResponse, RelatedMemory, RelationCreate, RelationType, Scope
 
 router = APIRouter(prefix="/v1/memories/{memory_id}", tags=["relations"])
 
 
-@router.post("/relations", status_code=201, response_model=Edge, summary="Relate two memories")
+@router.post(
+    "/relations",
+    status_code=201,
+    response_model=Edge,
+    summary="Relate two memories",
+    dependencies=[requires(Scope.WRITE)],
+)
 def create_relation(maia: MaiaDep, memory_id: str, body: RelationCreate) -> Response:
     return json_response(maia.relate(memory_id, body), status_code=201)
 
 
-@router.get("/relations", response_model=ListResponse[Edge], summary="A memory's relations")
+@router.get(
+    "/relations",
+    response_model=ListResponse[Edge],
+    summary="A memory's relations",
+    dependencies=[requires(Scope.READ)],
+)
 def list_relations(
     maia: MaiaDep,
     memory_id: str,
@@ -29,7 +41,11 @@ def list_relations(
     return json_response(ListResponse.page(edges, offset=0, limit=max(len(edges), 1)))
 
 
-@router.delete("/relations/{target_id}", summary="Delete relations to a target")
+@router.delete(
+    "/relations/{target_id}",
+    summary="Delete relations to a target",
+    dependencies=[requires(Scope.DELETE)],
+)
 def delete_relation(
     maia: MaiaDep,
     memory_id: str,
@@ -43,6 +59,7 @@ def delete_relation(
     "/related",
     response_model=ListResponse[RelatedMemory],
     summary="Memories reachable through relations (breadth first)",
+    dependencies=[requires(Scope.READ, Scope.SEARCH)],
 )
 def related(
     maia: MaiaDep,

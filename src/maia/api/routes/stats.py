@@ -5,13 +5,19 @@ from __future__ import annotations
 from fastapi import APIRouter
 from starlette.responses import Response
 
+from maia.api.auth import requires
 from maia.api.deps import MaiaDep
 from maia.api.responses import json_response
-from maia.models import Stats
+from maia.models import Scope, Stats
 
 router = APIRouter(tags=["stats"])
 
 
-@router.get("/v1/stats", response_model=Stats, summary="Memory and namespace counts, storage size")
+@router.get(
+    "/v1/stats",
+    response_model=Stats,
+    summary="Memory and namespace counts, storage size",
+    dependencies=[requires(Scope.STATS, Scope.READ)],
+)
 def stats(maia: MaiaDep) -> Response:
     return json_response(maia.stats())

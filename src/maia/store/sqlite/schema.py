@@ -112,6 +112,76 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE memories ADD COLUMN token_count INTEGER;
     """,
+    # 4: tenants, API keys (SHA-256 only) and per-tenant usage kept by triggers, so a
+    # quota check reads one row instead of scanning the tenant's memories.
+    """
+    CREATE TABLE tenants (
+        id         TEXT    PRIMARY KEY,
+        name       TEXT    NOT NULL UNIQUE,
+        plan       TEXT    NOT NULL,
+        status     TEXT    NOT NULL,
+        config     TEXT    NOT NULL,
+        quotas     TEXT    NOT NULL,
+        metadata   TEXT,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+    );
+
+    CREATE TABLE api_keys (
+        key_hash          TEXT    PRIMARY KEY,
+        tenant_id         TEXT    NOT NULL,
+        name              TEXT    NOT NULL,
+        scopes            TEXT    NOT NULL,
+        namespaces        TEXT    NOT NULL,
+        default_namespace TEXT,
+        expires_at        INTEGER,
+        created_at        INTEGER NOT NULL,
+        last_used_at      INTEGER,
+        revoked_at        INTEGER,
+        metadata          TEXT
+    );
+    CREATE INDEX api_keys_by_tenant ON api_keys (tenant_id, created_at);
+
+    CREATE TABLE tenant_usage (
+        tenant_id     TEXT    PRIMARY KEY,
+        memory_count  INTEGER NOT NULL DEFAULT 0,
+        storage_bytes INTEGER NOT NULL DEFAULT 0
+    );
+    INSERT INTO tenant_usage (tenant_id, memory_count, storage_bytes)
+        SELECT tenant_id, count(*),
+               sum(length(CAST(content AS BLOB))
+                   + coalesce(length(CAST(metadata AS BLOB)), 0)
+                   + coalesce(length(CAST(tags AS BLOB)), 0))
+        FROM memories GROUP BY tenant_id;
+    CREATE TRIGGER tenant_usage_insert AFTER INSERT ON memories BEGIN
+        INSERT INTO tenant_usage (tenant_id, memory_count, storage_bytes)
+        VALUES (new.tenant_id, 1, length(CAST(new.content AS BLOB))
+                + coalesce(length(CAST(new.metadata AS BLOB)), 0)
+                + coalesce(length(CAST(new.tags AS BLOB)), 0))
+        ON CONFLICT (tenant_id) DO UPDATE SET
+            memory_count = memory_count + 1,
+            storage_bytes = storage_bytes + excluded.storage_bytes;
+    END;
+    CREATE TRIGGER tenant_usage_delete AFTER DELETE ON memories BEGIN
+        UPDATE tenant_usage SET
+            memory_count = memory_count - 1,
+            storage_bytes = storage_bytes - (length(CAST(old.content AS BLOB))
+                + coalesce(length(CAST(old.metadata AS BLOB)), 0)
+                + coalesce(length(CAST(old.tags AS BLOB)), 0))
+        WHERE tenant_id = old.tenant_id;
+    END;
+    CREATE TRIGGER tenant_usage_update AFTER UPDATE OF content, metadata, tags ON memories BEGIN
+        UPDATE tenant_usage SET
+            storage_bytes = storage_bytes
+                + (length(CAST(new.content AS BLOB))
+                   + coalesce(length(CAST(new.metadata AS BLOB)), 0)
+                   + coalesce(length(CAST(new.tags AS BLOB)), 0))
+                - (length(CAST(old.content AS BLOB))
+                   + coalesce(length(CAST(old.metadata AS BLOB)), 0)
+                   + coalesce(length(CAST(old.tags AS BLOB)), 0))
+        WHERE tenant_id = new.tenant_id;
+    END;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

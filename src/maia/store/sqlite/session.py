@@ -6,7 +6,7 @@ import json
 import re
 import sqlite3
 from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from maia.errors import AlreadyExists
@@ -22,9 +22,9 @@ from maia.models import (
     RelationType,
 )
 from maia.store.base import StoredVector, TextHit, VectorRow, chunked
+from maia.store.sqlite.tenants import TenantSQL
+from maia.store.sqlite.timestamps import from_micros, to_micros
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND = timedelta(microseconds=1)
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 _MEMORY_COLUMNS = (
@@ -32,14 +32,6 @@ _MEMORY_COLUMNS = (
     "m.updated_at, m.accessed_at, m.access_count, m.confidence, m.source, m.token_count"
 )
 _NAMESPACE_COLUMNS = "id, name, parent, template, config, created_at, updated_at"
-
-
-def to_micros(value: datetime) -> int:
-    return (value - _EPOCH) // _MICROSECOND
-
-
-def from_micros(value: int) -> datetime:
-    return _EPOCH + timedelta(microseconds=value)
 
 
 def fts_query(text: str) -> str | None:
@@ -90,7 +82,7 @@ def _json_or_null(value: Any) -> str | None:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":")) if value else None
 
 
-class SQLiteSession:
+class SQLiteSession(TenantSQL):
     """Store operations on one connection; transactions are managed by the store."""
 
     def __init__(self, conn: sqlite3.Connection) -> None:
@@ -227,6 +219,43 @@ class SQLiteSession:
         )
         return [TextHit(row[0], _memory(row), max(float(row[14]), 0.0)) for row in rows]
 
+    def iter_memories(self, tenant: str, flt: MemoryFilter) -> Iterator[Memory]:
+        where, params = self._where(tenant, flt)
+        rows = self._conn.execute(
+            f"SELECT {_MEMORY_COLUMNS} FROM memories m WHERE {where} ORDER BY m.created_at, m.seq",
+            params,
+        )
+        for row in rows:
+            yield _memory(row)
+
+    def vectors_of(self, tenant: str, memory_ids: Sequence[str]) -> dict[str, VectorRow]:
+        found: dict[str, VectorRow] = {}
+        for chunk in chunked(memory_ids):
+            rows = self._conn.execute(
+                "SELECT m.id, v.memory_seq, v.model_id, v.vector FROM memory_vectors v "
+                "JOIN memories m ON m.seq = v.memory_seq "
+                f"WHERE m.tenant_id = ? AND m.id IN ({','.join('?' * len(chunk))})",
+                (tenant, *chunk),
+            )
+            found.update((row[0], VectorRow(row[1], row[2], row[3])) for row in rows)
+        return found
+
+    def memory_owners(self, memory_ids: Sequence[str]) -> dict[str, str]:
+        return self._owners("memories", memory_ids)
+
+    def namespace_owners(self, namespace_ids: Sequence[str]) -> dict[str, str]:
+        return self._owners("namespaces", namespace_ids)
+
+    def _owners(self, table: str, ids: Sequence[str]) -> dict[str, str]:
+        found: dict[str, str] = {}
+        for chunk in chunked(ids):
+            rows = self._conn.execute(
+                f"SELECT id, tenant_id FROM {table} WHERE id IN ({','.join('?' * len(chunk))})",
+                chunk,
+            )
+            found.update((row[0], row[1]) for row in rows)
+        return found
+
     # -- memories: writes --------------------------------------------------------------
 
     def insert_memories(self, tenant: str, memories: Sequence[Memory]) -> list[int]:
@@ -278,6 +307,34 @@ class SQLiteSession:
                 to_micros(memory.updated_at),
                 to_micros(memory.accessed_at),
                 memory.access_count,
+                memory.token_count,
+                memory.id,
+                tenant,
+            ),
+        ).fetchone()
+        if row is None:
+            return None
+        self._conn.execute("DELETE FROM memory_tags WHERE memory_seq = ?", (row[0],))
+        self._write_tags(row[0], memory.tags)
+        return int(row[0])
+
+    def replace_memory(self, tenant: str, memory: Memory) -> int | None:
+        row = self._conn.execute(
+            "UPDATE memories SET namespace = ?, content = ?, type = ?, metadata = ?, tags = ?, "
+            "created_at = ?, updated_at = ?, accessed_at = ?, access_count = ?, confidence = ?, "
+            "source = ?, token_count = ? WHERE id = ? AND tenant_id = ? RETURNING seq",
+            (
+                memory.namespace,
+                memory.content,
+                memory.type.value,
+                _json_or_null(memory.metadata),
+                _json_or_null(memory.tags),
+                to_micros(memory.created_at),
+                to_micros(memory.updated_at),
+                to_micros(memory.accessed_at),
+                memory.access_count,
+                memory.confidence,
+                memory.source.value,
                 memory.token_count,
                 memory.id,
                 tenant,

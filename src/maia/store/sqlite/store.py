@@ -36,7 +36,8 @@ class SQLiteStore:
         self._path.parent.mkdir(parents=True, exist_ok=True)
         self._write_lock = threading.Lock()
         self._readers_lock = threading.Lock()
-        self._readers: list[sqlite3.Connection] = []
+        # Each reader with the thread it belongs to (closed once that thread has ended).
+        self._readers: dict[sqlite3.Connection, threading.Thread] = {}
         self._local = threading.local()
         self._closed = False
         self._writer = self._connect()
@@ -75,7 +76,17 @@ class SQLiteStore:
             conn.execute("PRAGMA query_only = ON")
             self._local.conn = conn
             with self._readers_lock:
-                self._readers.append(conn)
+                if self._closed:  # closed while this connection was being opened
+                    conn.close()
+                    self._local.conn = None
+                    raise Unavailable("store is closed")
+                # Threads come and go (worker pools, streaming exports): a finished
+                # thread's connection would stay open for the store's lifetime.
+                for old, thread in list(self._readers.items()):
+                    if not thread.is_alive():
+                        old.close()
+                        del self._readers[old]
+                self._readers[conn] = threading.current_thread()
         return conn
 
     @contextmanager
@@ -116,6 +127,13 @@ class SQLiteStore:
     def size_bytes(self) -> int:
         files = (self._path, Path(f"{self._path}-wal"), Path(f"{self._path}-shm"))
         return sum(f.stat().st_size for f in files if f.exists())
+
+    def backup(self, dest: Path) -> None:
+        from maia.store.sqlite.backup import backup_database  # it imports this module
+
+        if self._closed:
+            raise Unavailable("store is closed")
+        backup_database(self._path, Path(dest))
 
     def close(self) -> None:
         with self._write_lock:
