@@ -8,7 +8,7 @@ import os
 from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -43,6 +43,7 @@ IMPORT_BATCH = 256  # records written per transaction (and embedded together)
 
 Lines = Callable[[], Iterator[tuple[int, str]]]
 Vector = npt.NDArray[np.float32]
+R = TypeVar("R")  # a record type of the import file
 
 
 class TransferOps(AdminOps):
@@ -293,12 +294,20 @@ class _Importer:
     # -- namespaces ----------------------------------------------------------------------
 
     def namespaces(self, batch: list[tuple[int, NamespaceRecord]]) -> None:
+        self._in_transaction(self._namespaces, batch)
+
+    def _in_transaction(
+        self,
+        step: Callable[[StoreReader, StoreWriter | None, list[tuple[int, R]]], None],
+        batch: list[tuple[int, R]],
+    ) -> None:
+        """Runs ``step`` in a write transaction, or a read one (no writer) in a dry run."""
         if self.summary.dry_run:
             with self.ops.store.read() as reader:
-                self._namespaces(reader, None, batch)
+                step(reader, None, batch)
         else:
             with self.ops.store.write() as writer:
-                self._namespaces(writer, writer, batch)
+                step(writer, writer, batch)
 
     def _namespaces(
         self,
@@ -435,12 +444,7 @@ class _Importer:
     # -- relations -----------------------------------------------------------------------
 
     def relations(self, batch: list[tuple[int, RelationRecord]]) -> None:
-        if self.summary.dry_run:
-            with self.ops.store.read() as reader:
-                self._relations(reader, None, batch)
-        else:
-            with self.ops.store.write() as writer:
-                self._relations(writer, writer, batch)
+        self._in_transaction(self._relations, batch)
 
     def _relations(
         self,

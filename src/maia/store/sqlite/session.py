@@ -66,6 +66,23 @@ def _memory(row: sqlite3.Row) -> Memory:
     )
 
 
+def _memory_fields(memory: Memory) -> tuple[object, ...]:
+    """The columns content .. token_count of a memory row, in table order."""
+    return (
+        memory.content,
+        memory.type.value,
+        _json_or_null(memory.metadata),
+        _json_or_null(memory.tags),
+        to_micros(memory.created_at),
+        to_micros(memory.updated_at),
+        to_micros(memory.accessed_at),
+        memory.access_count,
+        memory.confidence,
+        memory.source.value,
+        memory.token_count,
+    )
+
+
 def _namespace(row: sqlite3.Row) -> Namespace:
     return Namespace(
         id=row[0],
@@ -265,22 +282,7 @@ class SQLiteSession(TenantSQL):
                 "INSERT INTO memories (id, tenant_id, namespace, content, type, metadata, tags, "
                 "created_at, updated_at, accessed_at, access_count, confidence, source, "
                 "token_count) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    memory.id,
-                    tenant,
-                    memory.namespace,
-                    memory.content,
-                    memory.type.value,
-                    _json_or_null(memory.metadata),
-                    _json_or_null(memory.tags),
-                    to_micros(memory.created_at),
-                    to_micros(memory.updated_at),
-                    to_micros(memory.accessed_at),
-                    memory.access_count,
-                    memory.confidence,
-                    memory.source.value,
-                    memory.token_count,
-                ),
+                (memory.id, tenant, memory.namespace, *_memory_fields(memory)),
             )
             seq = int(cursor.lastrowid or 0)
             self._write_tags(seq, memory.tags)
@@ -325,17 +327,7 @@ class SQLiteSession(TenantSQL):
             "source = ?, token_count = ? WHERE id = ? AND tenant_id = ? RETURNING seq",
             (
                 memory.namespace,
-                memory.content,
-                memory.type.value,
-                _json_or_null(memory.metadata),
-                _json_or_null(memory.tags),
-                to_micros(memory.created_at),
-                to_micros(memory.updated_at),
-                to_micros(memory.accessed_at),
-                memory.access_count,
-                memory.confidence,
-                memory.source.value,
-                memory.token_count,
+                *_memory_fields(memory),
                 memory.id,
                 tenant,
             ),
