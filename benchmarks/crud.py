@@ -12,7 +12,8 @@ off), then measures, over HTTP with one ``httpx.Client`` per worker thread:
   namespace, measured last so that gets and searches run at exactly ``--memories``.
 
 Run: ``.venv/bin/python benchmarks/crud.py [--memories 10000] [--concurrency 4]
-[--synchronous full|normal] [--env MAIA_NAME=VALUE ...] [--json | --markdown]``.
+[--synchronous full|normal] [--api-key KEY] [--env MAIA_NAME=VALUE ...]
+[--json | --markdown]``.
 The server gets no MAIA_ variable from the caller's environment, only the benchmark's
 own (rate limit off, ``--synchronous``, log level warning) and those given with --env.
 """
@@ -169,6 +170,10 @@ def free_port() -> int:
         return port
 
 
+# Headers every benchmark request sends (the API key, with --api-key).
+CLIENT_HEADERS: dict[str, str] = {}
+
+
 def server_settings(args: argparse.Namespace) -> dict[str, str]:
     """The server's MAIA_ variables: the benchmark's own, then any given with --env."""
     settings = {
@@ -176,6 +181,8 @@ def server_settings(args: argparse.Namespace) -> dict[str, str]:
         "MAIA_SQLITE_SYNCHRONOUS": args.synchronous,
         "MAIA_LOG_LEVEL": "warning",
     }
+    if args.api_key:
+        settings["MAIA_API_KEY"] = args.api_key
     settings.update(item.split("=", 1) for item in args.env)
     return settings
 
@@ -268,7 +275,7 @@ def run_worker(
     The first failure sets ``abort``, which stops the other threads too."""
     latencies: list[float] = []
     try:
-        with httpx.Client(base_url=base_url, timeout=120.0) as client:
+        with httpx.Client(base_url=base_url, timeout=120.0, headers=CLIENT_HEADERS) as client:
             client.get("/health").raise_for_status()
             started = time.perf_counter()
             for item in items:
@@ -343,7 +350,7 @@ def search(client: httpx.Client, body: Payload) -> None:
 
 
 def stored_count(base_url: str) -> int:
-    count: int = httpx.get(f"{base_url}/v1/stats").json()["total_memories"]
+    count: int = httpx.get(f"{base_url}/v1/stats", headers=CLIENT_HEADERS).json()["total_memories"]
     return count
 
 
@@ -525,6 +532,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--ops", type=int, default=2_000, help="gets/searches per row")
     parser.add_argument("--seed", type=int, default=42, help="random seed for the data")
     parser.add_argument(
+        "--api-key", help="run with authentication on: the server key, sent by every request"
+    )
+    parser.add_argument(
         "--env",
         action="append",
         default=[],
@@ -539,6 +549,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         parser.error("--memories must be at least 2, --concurrency and --ops at least 1")
     if any(not item.upper().startswith("MAIA_") or "=" not in item for item in args.env):
         parser.error("--env takes MAIA_NAME=VALUE")
+    if args.api_key:
+        CLIENT_HEADERS["X-API-Key"] = args.api_key
     return args
 
 

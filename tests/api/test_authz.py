@@ -362,6 +362,48 @@ def test_namespace_patterns_limit_every_route(env: Env) -> None:
     assert env.root("GET", f"/v1/memories/{theirs}").json()["content"] == "matrix memory"
 
 
+# Routes that touch the namespace "default" (or a new one) in ROUTE_CALLS: refused to a
+# key limited to other namespaces. The rest work for it in its own default namespace.
+OUTSIDE_THE_GRANT = {
+    "POST /v1/memories",
+    "POST /v1/memories/batch",
+    "POST /v1/memories/batch/delete",
+    "GET /v1/memories/{memory_id}",
+    "PUT /v1/memories/{memory_id}",
+    "DELETE /v1/memories/{memory_id}",
+    "POST /v1/memories/{memory_id}/relations",
+    "GET /v1/memories/{memory_id}/relations",
+    "DELETE /v1/memories/{memory_id}/relations/{target_id}",
+    "GET /v1/memories/{memory_id}/related",
+    "POST /v1/namespaces",
+    "GET /v1/namespaces/{ns}/memories",
+    "GET /v1/namespaces/{ns}/children",
+    "GET /v1/namespaces/{ns}/effective-config",
+    "GET /v1/namespaces/{ns}",
+    "PUT /v1/namespaces/{ns}",
+    "DELETE /v1/namespaces/{ns}",
+    "GET /v1/export",  # an export is of the whole tenant
+}
+
+
+@pytest.fixture(scope="module")
+def limited_key(env: Env) -> str:
+    return env.key(scopes=["*"], namespaces=["elsewhere"], default_namespace="elsewhere")
+
+
+@pytest.mark.parametrize("route", sorted(ROUTE_CALLS))
+def test_namespace_grant_matrix(env: Env, limited_key: str, route: str) -> None:
+    build, success = ROUTE_CALLS[route]
+    method, path, body = build(env)
+    response = env.http.request(method, path, json=body, headers={"X-API-Key": limited_key})
+    if route in OUTSIDE_THE_GRANT:
+        assert response.status_code == 403, response.text
+        assert response.json()["code"] == "FORBIDDEN"
+        assert "access denied" in response.json()["message"]
+    else:
+        assert response.status_code == success, response.text
+
+
 def test_wildcard_patterns(env: Env) -> None:
     key = env.key(scopes=["write"], namespaces=["org/*/public"])
     headers = {"X-API-Key": key}
