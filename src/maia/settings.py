@@ -7,13 +7,24 @@ then a TOML file named by ``--config`` or ``MAIA_CONFIG``, then the defaults.
 
 from __future__ import annotations
 
+import json
 import os
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import platformdirs
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
+from pydantic_core import PydanticCustomError
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -37,6 +48,51 @@ def _env(*env_names: str) -> AliasChoices:
     works through ``validate_by_name``; it is not listed, or a bare ``HOST`` variable in
     the environment would count."""
     return AliasChoices(*env_names)
+
+
+# Where each inference provider type lives unless ``base_url`` says otherwise.
+DEFAULT_BASE_URLS = {
+    "openai": "https://api.openai.com/v1",
+    "ollama": "http://127.0.0.1:11434",
+    "anthropic": "https://api.anthropic.com",
+    "mock": "",
+}
+
+
+class InferenceProviderConfig(BaseModel):
+    """One upstream of the inference router (a ``[[inference_providers]]`` table)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    type: Literal["openai", "ollama", "anthropic", "mock"]
+    base_url: str | None = None
+    api_key: SecretStr | None = None
+    # Model-name patterns this provider serves (``*`` matches any characters).
+    models: list[str] = Field(default_factory=list)
+    timeout: float = Field(60.0, gt=0)
+    max_retries: int = Field(2, ge=0, le=10)
+    rate_limit_rps: float = Field(0.0, ge=0)
+    backoff_seconds: float = Field(0.5, ge=0)
+    max_backoff_seconds: float = Field(30.0, ge=0)
+    # Extra request headers (e.g. OpenRouter's HTTP-Referer, X-Title); never shown in repr.
+    headers: dict[str, str] = Field(default_factory=dict, repr=False)
+
+    @property
+    def url(self) -> str:
+        """``base_url``, or the type's usual address."""
+        return (self.base_url or DEFAULT_BASE_URLS[self.type]).rstrip("/")
+
+
+def _json_value(value: Any, what: str) -> Any:
+    if isinstance(value, str):
+        try:
+            return json.loads(value) if value.strip() else None
+        except ValueError as exc:
+            raise PydanticCustomError(
+                "json_invalid", "must be {what} in JSON: {error}", {"what": what, "error": str(exc)}
+            ) from None
+    return value
 
 
 class Settings(BaseSettings):
@@ -130,6 +186,12 @@ class Settings(BaseSettings):
     recency_half_life_days: float = Field(30.0, gt=0)
     token_encoding: Literal["cl100k_base"] = "cl100k_base"  # noqa: S105 - not a secret
     context_candidates: int = Field(50, ge=1, le=1000)
+    # The OpenAI-compatible proxy (docs/proxy.md).
+    proxy_auto_context: bool = True
+    proxy_auto_remember: bool = True
+    proxy_context_position: Literal["system", "first_user", "before_last"] = "system"
+    proxy_token_budget: int = Field(4000, ge=1)
+    proxy_min_score: float = Field(0.3, ge=0.0, le=1.0)
     # MCP ``forget`` by query: only hits scoring at least this are deleted, at most this many.
     mcp_forget_min_score: float = Field(0.5, ge=0.0, le=1.0)
     mcp_forget_max: int = Field(100, ge=1, le=1000)
@@ -139,12 +201,76 @@ class Settings(BaseSettings):
     tracing_service_name: str = Field("maia", min_length=1)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["console", "json"] = "console"
+    # Inference router (maia.inference): upstream providers, routing, cache, health.
+    inference_providers: Annotated[list[InferenceProviderConfig], NoDecode] = Field(
+        default_factory=list
+    )
+    inference_routes: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
+    inference_default_provider: str = Field("mock", min_length=1)
+    inference_cache_enabled: bool = False
+    inference_cache_ttl_seconds: float = Field(86400.0, gt=0)
+    inference_cache_max_entries: int = Field(1000, ge=1)
+    inference_health_enabled: bool = False
+    inference_health_interval_seconds: float = Field(30.0, gt=0)
+    inference_health_timeout_seconds: float = Field(10.0, gt=0)
+    inference_unhealthy_threshold: int = Field(3, ge=1)
+    inference_healthy_threshold: int = Field(2, ge=1)
+    inference_max_tokens_default: int = Field(1024, ge=1)
 
     @field_validator("cors_origins", mode="before")
     @classmethod
     def _comma_list(cls, value: Any) -> Any:
         if isinstance(value, str):
             return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("inference_providers", mode="before")
+    @classmethod
+    def _providers_json(cls, value: Any) -> Any:
+        value = _json_value(value, "an array of provider objects")
+        return [] if value is None else value
+
+    @field_validator("inference_routes", mode="before")
+    @classmethod
+    def _routes_json(cls, value: Any) -> Any:
+        value = _json_value(value, "an object of pattern to provider name")
+        return {} if value is None else value
+
+    @field_validator("inference_providers")
+    @classmethod
+    def _unique_providers(cls, value: list[InferenceProviderConfig]) -> Any:
+        seen: set[str] = set()
+        for provider in value:
+            if provider.name in seen:
+                raise PydanticCustomError(
+                    "duplicate_provider",
+                    "duplicate provider name {name}",
+                    {"name": repr(provider.name)},
+                )
+            if provider.name == "mock" and provider.type != "mock":
+                raise PydanticCustomError(
+                    "reserved_provider",
+                    "the provider name 'mock' is reserved for the built-in mock provider",
+                )
+            seen.add(provider.name)
+        return value
+
+    @field_validator("inference_routes", "inference_default_provider")
+    @classmethod
+    def _known_provider(cls, value: Any, info: ValidationInfo) -> Any:
+        providers = info.data.get("inference_providers")
+        if providers is None:  # the providers themselves were invalid, reported already
+            return value
+        known = {"mock", *(p.name for p in providers)}
+        targets = value.items() if isinstance(value, dict) else [(None, value)]
+        for pattern, target in targets:
+            if target not in known:
+                where = f"route {pattern!r} names" if pattern is not None else "names"
+                raise PydanticCustomError(
+                    "unknown_provider",
+                    "{where} unknown provider {target} (configured: {known})",
+                    {"where": where, "target": repr(target), "known": ", ".join(sorted(known))},
+                )
         return value
 
     @field_validator(

@@ -1,17 +1,23 @@
-"""Inference status routes. No inference providers are configured in this version,
-so they report "disabled" exactly as the contract describes for that state."""
+"""Inference status routes (contract 5.6): provider health, forced checks, the response
+cache. With no provider but the built-in mock configured, inference reports "disabled"."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from maia.api.auth import requires
 from maia.api.errors import envelope
 from maia.api.responses import json_response
+from maia.inference import InferenceRouter, UnknownProvider
 from maia.models import Scope
 
 router = APIRouter(prefix="/v1/inference", tags=["inference"])
+
+
+def _router(request: Request) -> InferenceRouter:
+    inference: InferenceRouter = request.app.state.inference
+    return inference
 
 
 @router.get(
@@ -19,8 +25,11 @@ router = APIRouter(prefix="/v1/inference", tags=["inference"])
     summary="Inference provider health",
     dependencies=[requires(Scope.INFERENCE, Scope.STATS)],
 )
-def inference_health() -> Response:
-    return json_response({"enabled": False})
+async def inference_health(request: Request) -> Response:
+    inference = _router(request)
+    if not inference.enabled:
+        return json_response({"enabled": False})
+    return json_response({"enabled": True, "providers": inference.health()})
 
 
 @router.post(
@@ -28,8 +37,17 @@ def inference_health() -> Response:
     summary="Force a provider health check",
     dependencies=[requires(Scope.INFERENCE)],
 )
-def check_provider(name: str) -> Response:
-    return json_response(envelope("inference not enabled", "INFERENCE_DISABLED"), status_code=404)
+async def check_provider(name: str, request: Request) -> Response:
+    inference = _router(request)
+    if not inference.enabled:
+        return json_response(
+            envelope("inference not enabled", "INFERENCE_DISABLED"), status_code=404
+        )
+    try:
+        health = await inference.check_provider(name)
+    except UnknownProvider:
+        return json_response(envelope("provider not found", "PROVIDER_NOT_FOUND"), status_code=404)
+    return json_response(health)
 
 
 @router.get(
@@ -37,12 +55,16 @@ def check_provider(name: str) -> Response:
     summary="Response cache statistics",
     dependencies=[requires(Scope.INFERENCE, Scope.STATS)],
 )
-def cache_stats() -> Response:
-    return json_response({"enabled": False, "hits": 0, "misses": 0, "evictions": 0, "size": 0})
+async def cache_stats(request: Request) -> Response:
+    return json_response(_router(request).cache_stats())
 
 
 @router.post(
     "/cache/clear", summary="Clear the response cache", dependencies=[requires(Scope.INFERENCE)]
 )
-def cache_clear() -> Response:
-    return json_response(envelope("cache not enabled", "CACHE_DISABLED"), status_code=404)
+async def cache_clear(request: Request) -> Response:
+    inference = _router(request)
+    if not inference.cache_stats()["enabled"]:
+        return json_response(envelope("cache not enabled", "CACHE_DISABLED"), status_code=404)
+    inference.clear_cache()
+    return json_response({"message": "cache cleared"})
