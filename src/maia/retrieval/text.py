@@ -73,3 +73,9 @@ def keywords(text: str) -> list[str]:
     found = list(dict.fromkeys(words(text)))
     content = [w for w in found if w not in STOP_WORDS]
     return content or found
+
+
+def normalise_for_dedupe(text: str) -> str:
+    """The form two memories' texts are compared in: lower case, single spaces, no
+    trailing punctuation ("The user likes tea." and "the user likes  tea" are the same)."""
+    return re.sub(r"[\s.!?;:,\u2026]+$", "", " ".join(text.lower().split()))

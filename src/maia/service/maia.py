@@ -19,6 +19,7 @@ from maia.security.principal import Principal
 from maia.service.access import AccessRecorder
 from maia.service.base import DEFAULT_TENANT, Clock, Timings
 from maia.service.context import ContextOps
+from maia.service.learning import LearningOps
 from maia.service.tenants import TenantOps, UsageMeter
 from maia.service.transfer import TransferOps
 from maia.settings import Settings
@@ -57,7 +58,7 @@ def _close_embedder(engine: RetrievalEngine) -> None:
         close()
 
 
-class Maia(ContextOps, TenantOps, TransferOps):
+class Maia(ContextOps, TenantOps, TransferOps, LearningOps):
     """Memories, namespaces, search and stats for one tenant over one store.
 
     ``Maia.open(path)`` opens (or creates) an embedded store in a data directory.
