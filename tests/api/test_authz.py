@@ -202,6 +202,24 @@ ROUTE_CALLS: dict[str, tuple[Callable[[Env], Call], int]] = {
     "DELETE /admin/apikeys/{key}": (lambda e: ("DELETE", f"/admin/apikeys/{e.key()}", None), 204),
     "GET /admin/audit": (lambda e: ("GET", "/admin/audit", None), 200),
     "GET /v1/export": (lambda e: ("GET", "/v1/export", None), 200),
+    "POST /v1/chat/completions": (
+        lambda e: (
+            "POST",
+            "/v1/chat/completions",
+            {"model": "mock", "messages": [{"role": "user", "content": "hi"}]},
+        ),
+        200,
+    ),
+    "POST /proxy/v1/chat/completions": (
+        lambda e: (
+            "POST",
+            "/proxy/v1/chat/completions",
+            {"model": "mock", "messages": [{"role": "user", "content": "hi"}]},
+        ),
+        200,
+    ),
+    "GET /v1/models": (lambda e: ("GET", "/v1/models", None), 200),
+    "GET /proxy/v1/models": (lambda e: ("GET", "/proxy/v1/models", None), 200),
 }
 
 
@@ -446,6 +464,9 @@ TOOL_ARGS: dict[str, Callable[[Env], dict[str, Any]]] = {
     "get_context": lambda e: {"query": "memory"},
     "relate": lambda e: {"source_id": e.memory(), "target_id": e.memory(), "type": "related_to"},
     "update_memory": lambda e: {"id": e.memory(), "content": "changed"},
+    "maia_complete": lambda e: {"model": "mock", "messages": [{"role": "user", "content": "hi"}]},
+    "maia_stream": lambda e: {"model": "mock", "messages": [{"role": "user", "content": "hi"}]},
+    "maia_list_models": lambda e: {},
 }
 
 
@@ -454,7 +475,7 @@ def test_mcp_tools_follow_the_same_scopes(env: Env) -> None:
     url = str(env.http.base_url).rstrip("/")
 
     async def scenario() -> None:
-        for key_name in ("read", "write", "delete", "search", "context", "stats", "*"):
+        for key_name in ("read", "write", "delete", "search", "context", "stats", "inference", "*"):
             async with http_client(url, headers={"X-API-Key": env.keys[key_name]}) as client:
                 for tool, accepted in TOOL_SCOPES.items():
                     result = await client.call_tool(tool, TOOL_ARGS[tool](env))

@@ -514,10 +514,12 @@ def test_inference_provider_check_when_disabled(api: httpx.Client, name: str) ->
     assert response.json() == {"error": "inference not enabled", "code": "INFERENCE_DISABLED"}
 
 
-def test_proxy_routes_are_not_mounted(api: httpx.Client) -> None:
-    # Contract §4: mounted only with a proxy backend or inference on.
-    assert api.post("/v1/chat/completions", json={}).status_code == 404
-    assert api.get("/v1/models").status_code == 404
+def test_proxy_routes_are_always_mounted(api: httpx.Client) -> None:
+    # Unlike the original (mounted only with a backend), the built-in mock model answers.
+    bad = api.post("/v1/chat/completions", json={})
+    assert bad.status_code == 400
+    assert bad.json()["error"]["type"] == "invalid_request_error"
+    assert "mock" in {m["id"] for m in api.get("/v1/models").json()["data"]}
 
 
 # -- OpenAPI -----------------------------------------------------------------------------
@@ -543,6 +545,10 @@ EXPECTED_ROUTES = {
     "/v1/inference/health/{name}": {"post"},
     "/v1/inference/cache/stats": {"get"},
     "/v1/inference/cache/clear": {"post"},
+    "/v1/chat/completions": {"post"},
+    "/v1/models": {"get"},
+    "/proxy/v1/chat/completions": {"post"},
+    "/proxy/v1/models": {"get"},
 }
 
 

@@ -69,6 +69,9 @@ def test_inspector_over_stdio(tmp_path: Path) -> None:
         "get_context",
         "relate",
         "update_memory",
+        "maia_complete",
+        "maia_stream",
+        "maia_list_models",
     }
     assert all(t["inputSchema"]["additionalProperties"] is False for t in tools["tools"])
 

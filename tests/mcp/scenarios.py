@@ -42,15 +42,24 @@ PILOT = "Alice's brother Tomas lives in Toronto and flies planes as a pilot"
 REPORT = "The quarterly finance report is due on Friday"
 
 
-async def check_listing(client: Client) -> None:
-    """Contract check 40's listing part, plus the extra tools."""
+INFERENCE_TOOLS = {
+    "maia_complete": ["messages", "model"],
+    "maia_stream": ["messages", "model"],
+    "maia_list_models": [],
+}
+
+
+async def check_listing(client: Client, *, inference: bool = True) -> None:
+    """Contract check 40's listing part, plus the extra tools. The inference tools are
+    served with MAIA's inference router (not by `maia mcp --url`)."""
     info = client.server_info
     assert info is not None
     assert info.name == "maia"
     tools = {t.name: t for t in (await client.list_tools()).tools}
     assert set(TOOLS_REQUIRED) <= set(tools)
-    assert not {"maia_complete", "maia_stream", "maia_list_models"} & set(tools)
-    for name, required in TOOLS_REQUIRED.items():
+    expected = {**TOOLS_REQUIRED, **(INFERENCE_TOOLS if inference else {})}
+    assert set(tools) == set(expected)
+    for name, required in expected.items():
         schema = tools[name].input_schema
         assert sorted(schema.get("required", [])) == sorted(required), name
         assert schema["additionalProperties"] is False, name
@@ -329,3 +338,30 @@ async def check_prompts(client: Client, ns: str) -> None:
             await client.get_prompt(name, arguments)
         assert caught.value.code == INVALID_PARAMS
         assert "missing required argument" in caught.value.message
+
+
+async def check_inference(client: Client) -> None:
+    """The inference tools with the built-in mock model, memories injected."""
+    await client.call_tool("remember", {"content": "Dana keeps bees", "namespace": "inf"})
+    for tool in ("maia_complete", "maia_stream"):
+        result = await client.call_tool(
+            tool,
+            {
+                "model": "mock",
+                "messages": [{"role": "user", "content": "What does Dana keep?"}],
+                "namespace": "inf",
+            },
+        )
+        assert not result.is_error, result
+        out = result.structured_content
+        assert out is not None
+        assert out["content"]
+        assert out["provider"] == "mock"
+        assert out["memories_used"] == 1
+    models = await client.call_tool("maia_list_models", {})
+    assert models.structured_content is not None
+    assert "mock" in {m["id"] for m in models.structured_content["models"]}
+    unknown = await client.call_tool(
+        "maia_complete", {"model": "no-such-model", "messages": [{"role": "user", "content": "x"}]}
+    )
+    assert unknown.is_error

@@ -26,6 +26,7 @@ def test_every_tool_resource_and_prompt(server: LiveServer) -> None:
             await scenarios.check_schema_violations(client)
             await scenarios.check_resources(client, "res")
             await scenarios.check_prompts(client, "res")
+            await scenarios.check_inference(client)
 
     run(scenario)
 

@@ -28,6 +28,7 @@ def test_every_tool_resource_and_prompt(tmp_path: Path) -> None:
             await scenarios.check_schema_violations(client)
             await scenarios.check_resources(client, "res")
             await scenarios.check_prompts(client, "res")
+            await scenarios.check_inference(client)
 
     run(scenario)
 
@@ -76,7 +77,7 @@ def test_remote_mode_acts_on_a_server_over_rest(
 
     async def scenario() -> None:
         async with Client(params, cache=None) as client:
-            await scenarios.check_listing(client)
+            await scenarios.check_listing(client, inference=False)
             await scenarios.check_tools(client, "remote")
             await scenarios.check_schema_violations(client)
             await scenarios.check_resources(client, "remote-res")

@@ -21,6 +21,7 @@ from maia.api.metrics import HttpMetrics, MetricsMiddleware, StoreCollector, Sto
 from maia.api.middleware import RequestContextMiddleware
 from maia.api.openapi import (
     ERROR_RESPONSES,
+    PROXY_ERROR_RESPONSES,
     PUBLIC_ERROR_RESPONSES,
     without_validation_responses,
 )
@@ -32,11 +33,13 @@ from maia.api.routes import (
     inference,
     memories,
     namespaces,
+    proxy,
     relations,
     stats,
 )
 from maia.api.tracing import install_tracing
 from maia.errors import MaiaError, RateLimited
+from maia.inference import InferenceRouter
 from maia.mcp import McpHttpEndpoint, create_mcp_server
 from maia.mcp.http import MCP_PATH
 from maia.security.limits import RequestLimiter
@@ -58,8 +61,10 @@ async def _every(interval: float, job: Callable[[], object], name: str) -> None:
 def create_app(maia: Maia) -> FastAPI:
     """A REST app serving ``maia``. The caller owns ``maia`` and closes it."""
     settings = maia.settings
+    # Upstream LLM providers (maia.inference); connections open on first use.
+    inference_router = InferenceRouter.from_settings(settings)
     # MCP over streamable HTTP at /mcp: same process, same Maia, same middleware.
-    mcp_endpoint = McpHttpEndpoint(create_mcp_server(maia), settings)
+    mcp_endpoint = McpHttpEndpoint(create_mcp_server(maia, inference_router), settings)
     stop_tracing: Callable[[], None] | None = None  # set below when tracing is on
 
     def observe(operation: str, seconds: float) -> None:
@@ -75,10 +80,12 @@ def create_app(maia: Maia) -> FastAPI:
             asyncio.create_task(_every(60.0, maia.flush_key_usage, "key usage flush")),
         ]
         try:
+            await inference_router.start()
             with maia.timings.listening(observe):
                 async with mcp_endpoint.lifespan():
                     yield
         finally:
+            await inference_router.aclose()
             for job in jobs:
                 job.cancel()
             for job in jobs:
@@ -101,6 +108,7 @@ def create_app(maia: Maia) -> FastAPI:
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.maia = maia
+    app.state.inference = inference_router
 
     registry = CollectorRegistry()
     metrics = HttpMetrics(registry)
@@ -124,6 +132,7 @@ def create_app(maia: Maia) -> FastAPI:
     for module in (memories, relations, namespaces, context, stats, inference, admin):
         app.include_router(module.router, responses=ERROR_RESPONSES)
     app.include_router(export.router, responses=ERROR_RESPONSES)  # scope: admin (GET /v1/export)
+    app.include_router(proxy.router, responses=PROXY_ERROR_RESPONSES)
     without_validation_responses(app)
     app.router.routes.append(Route(MCP_PATH, endpoint=mcp_endpoint, include_in_schema=False))
 

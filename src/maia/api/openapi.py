@@ -58,6 +58,36 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     }
 
 
+class OpenAIErrorDetail(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    message: str
+    type: str
+    code: str | int | None = None
+
+
+class ProxyErrorBody(ErrorBody):
+    """The proxy answers in OpenAI's error shape (``{"error": {"message", "type"}}``);
+    authentication, scope and rate-limit rejections keep MAIA's envelope."""
+
+    error: str | OpenAIErrorDetail = Field(description="OpenAI's error object, or MAIA's text")  # type: ignore[assignment]
+
+
+PROXY_ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ProxyErrorBody, "description": text}
+    for status, text in {
+        400: "invalid_request_error: a malformed body",
+        401: "The API key is missing or not valid",
+        403: "Insufficient scope, a namespace outside the key's grants, or a suspended tenant",
+        404: "model_not_found: no provider serves the model",
+        413: "PAYLOAD_TOO_LARGE: the body is larger than max_request_bytes",
+        429: "Rate limit, quota, or the upstream's own 429",
+        502: "backend_error: no provider could be reached",
+        503: "UNAVAILABLE",
+        504: "timeout: the provider did not answer in time",
+    }.items()
+}
+
 # Every authenticated route: any of these may come from the middleware or the service.
 ERROR_RESPONSES = error_responses(400, 401, 403, 404, 409, 413, 429, 503)
 # Health, readiness and metrics skip authentication; the per-IP rate limit still applies.

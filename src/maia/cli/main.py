@@ -182,8 +182,22 @@ def mcp(
     from maia.mcp import create_mcp_server
 
     if url is None:
+        from maia.inference import InferenceRouter
+
         with open_local(config, data_dir, log=True) as maia:
-            anyio.run(create_mcp_server(maia).run_stdio_async)
+            try:
+                inference = InferenceRouter.from_settings(maia.settings)
+            except MaiaError as exc:
+                fail(exc)
+
+            async def serve_stdio() -> None:
+                await inference.start()
+                try:
+                    await create_mcp_server(maia, inference).run_stdio_async()
+                finally:
+                    await inference.aclose()
+
+            anyio.run(serve_stdio)
         return
     from maia.logs import configure_logging
     from maia.mcp.remote import RemoteMaia

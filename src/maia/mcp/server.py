@@ -32,6 +32,7 @@ from mcp_types import (
 from pydantic import AnyUrl, ValidationError
 
 from maia._version import __version__
+from maia.inference.router import InferenceRouter
 from maia.mcp.facade import MemoryFacade
 from maia.mcp.render import describe_validation
 from maia.models import Scope
@@ -56,6 +57,9 @@ TOOL_SCOPES: dict[str, tuple[Scope, ...]] = {
     "get_context": (Scope.CONTEXT, Scope.READ),
     "relate": (Scope.WRITE,),
     "update_memory": (Scope.WRITE,),
+    "maia_complete": (Scope.INFERENCE,),
+    "maia_stream": (Scope.INFERENCE,),
+    "maia_list_models": (Scope.INFERENCE, Scope.STATS),
 }
 RESOURCE_SCOPES = (Scope.READ,)
 PROMPT_SCOPES = (Scope.CONTEXT, Scope.READ)
@@ -227,7 +231,9 @@ def _validation_cause(exc: BaseException) -> ValidationError | None:
     return None
 
 
-def create_mcp_server(maia: MemoryFacade) -> MaiaMCPServer:
+def create_mcp_server(
+    maia: MemoryFacade, inference: InferenceRouter | None = None
+) -> MaiaMCPServer:
     """The MCP server for ``maia``: tools, resources and prompts. The caller owns
     ``maia`` and closes it; one server may serve stdio or any number of HTTP sessions."""
     from maia.mcp import prompts, resources, tools
@@ -236,4 +242,8 @@ def create_mcp_server(maia: MemoryFacade) -> MaiaMCPServer:
     tools.register(server, maia)
     resources.register(server, maia)
     prompts.register(server, maia)
+    if inference is not None:
+        from maia.mcp import inference_tools
+
+        inference_tools.register(server, inference)
     return server
