@@ -355,3 +355,33 @@ def test_anthropic_and_ollama_upstreams_through_the_openai_client(
         assert "Carol's cat is called Miso" in json.dumps(up.bodies[-1])
     finally:
         up.stop()
+
+
+def test_injection_never_crosses_tenants(serve: ServeFactory, upstream: Upstream) -> None:
+    server = maia_with(serve, provider("up", upstream, "up-*"), api_key="root-key")
+    root = {"X-API-Key": "root-key"}
+    keys = {}
+    with httpx.Client(base_url=server.url, timeout=30) as http:
+        for name, fact in (("a", "The launch code is AMBER-7"), ("b", "The launch code is BLUE-9")):
+            tenant = http.post("/admin/tenants", json={"name": name}, headers=root).json()
+            keys[name] = http.post(
+                f"/admin/tenants/{tenant['id']}/apikeys", json={"name": "k"}, headers=root
+            ).json()["key"]
+            created = http.post(
+                "/v1/memories",
+                json={"namespace": "shared", "content": fact},
+                headers={"X-API-Key": keys[name]},
+            )
+            assert created.status_code == 201
+    for name, mine, theirs in (("a", "AMBER-7", "BLUE-9"), ("b", "BLUE-9", "AMBER-7")):
+        client = openai.OpenAI(
+            base_url=f"{server.url}/v1",
+            api_key=keys[name],  # the OpenAI client's key is the MAIA key
+            default_headers={"X-MAIA-Namespace": "shared", "X-MAIA-Skip-Extract": "1"},
+            max_retries=0,
+        )
+        client.chat.completions.create(
+            model="up-echo", messages=[{"role": "user", "content": "What is the launch code?"}]
+        )
+        assert mine in sent_text(upstream)
+        assert theirs not in sent_text(upstream)
