@@ -9,7 +9,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import httpx
 import pytest
@@ -54,23 +54,30 @@ def maia(settings: Settings) -> Iterator[Maia]:
         yield instance
 
 
-class LiveServer:
-    """A real uvicorn server on 127.0.0.1, run in a thread, on a free port."""
+class AppServer:
+    """Any ASGI app under a real uvicorn server on 127.0.0.1, in a thread, on a free port."""
 
-    def __init__(self, maia: Maia) -> None:
-        self.maia = maia
+    def __init__(
+        self, app: Any, *, lifespan: str = "on", graceful_shutdown: float | None = None
+    ) -> None:
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._sock.bind(("127.0.0.1", 0))
         self.port: int = self._sock.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(create_app(maia), log_config=None, access_log=False, lifespan="on")
+        config = uvicorn.Config(
+            app,
+            log_config=None,
+            access_log=False,
+            lifespan=lifespan,
+            timeout_graceful_shutdown=graceful_shutdown,
+        )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(
             target=self._server.run, kwargs={"sockets": [self._sock]}, daemon=True
         )
 
-    def start(self) -> LiveServer:
+    def start(self) -> Self:
         self._thread.start()
         deadline = time.monotonic() + 10
         while not self._server.started:
@@ -83,6 +90,14 @@ class LiveServer:
         self._server.should_exit = True
         self._thread.join(timeout=10)
         self._sock.close()
+
+
+class LiveServer(AppServer):
+    """MAIA's REST app over ``maia`` on a real server."""
+
+    def __init__(self, maia: Maia) -> None:
+        super().__init__(create_app(maia))
+        self.maia = maia
 
 
 @contextlib.contextmanager

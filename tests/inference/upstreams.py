@@ -7,18 +7,17 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
-import threading
-import time
 from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
+
+from tests.conftest import AppServer
 
 Wire = Literal["openai", "anthropic", "ollama"]
 
@@ -245,11 +244,6 @@ class Upstream:
         self.label = label or wire
         self.received: list[Received] = []
         self.script: deque[Reply] = deque()
-        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._sock.bind(("127.0.0.1", 0))
-        self.port: int = self._sock.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
         chat_path, models_path = {
             "openai": ("/v1/chat/completions", "/v1/models"),
             "anthropic": ("/v1/messages", "/v1/models"),
@@ -261,13 +255,9 @@ class Upstream:
                 Route(models_path, self._models, methods=["GET"]),
             ]
         )
-        config = uvicorn.Config(
-            app, log_config=None, access_log=False, lifespan="off", timeout_graceful_shutdown=1
-        )
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [self._sock]}, daemon=True
-        )
+        self._server = AppServer(app, lifespan="off", graceful_shutdown=1)
+        self.url = self._server.url
+        self.port = self._server.port
 
     @property
     def base_url(self) -> str:
@@ -275,18 +265,11 @@ class Upstream:
         return f"{self.url}/v1" if self.wire == "openai" else self.url
 
     def start(self) -> Upstream:
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if time.monotonic() > deadline or not self._thread.is_alive():
-                raise RuntimeError("upstream did not start")
-            time.sleep(0.01)
+        self._server.start()
         return self
 
     def stop(self) -> None:
-        self._server.should_exit = True
-        self._thread.join(timeout=10)
-        self._sock.close()
+        self._server.stop()
 
     def reset(self) -> None:
         self.received.clear()
