@@ -297,6 +297,8 @@ def test_storage_quota_counts_bytes(http: httpx.Client) -> None:
     assert grow.status_code == 429
     shrink = http.put(f"/v1/memories/{memory['id']}", json={"content": "ab"}, headers=key)
     assert shrink.status_code == 200
+    tagged = http.put(f"/v1/memories/{memory['id']}", json={"tags": ["t" * 30]}, headers=key)
+    assert tagged.status_code == 429, "tags and metadata count as stored bytes too"
     usage = http.get(f"/admin/tenants/{tenant['id']}/usage", headers=ROOT).json()["usage"]
     assert usage["storage_bytes"] == 2
 

@@ -44,6 +44,22 @@ Provider = Annotated[
 ]
 
 
+def answer(
+    content: str, model: str, provider: str, memories_used: int, usage: dict[str, Any] | None
+) -> CallToolResult:
+    """A completion tool's result: the answer as text, and its details as structure."""
+    return text_result(
+        content,
+        CompletionOutput(
+            content=content,
+            model=model,
+            provider=provider,
+            memories_used=memories_used,
+            usage=usage,
+        ),
+    )
+
+
 def register(server: MaiaMCPServer, router: InferenceRouter) -> None:
     default_ns = server.maia.settings.default_namespace
 
@@ -100,16 +116,8 @@ def register(server: MaiaMCPServer, router: InferenceRouter) -> None:
             return error_result(exc.message)
         choices = response.get("choices") or [{}]
         content = str((choices[0].get("message") or {}).get("content") or "")
-        return text_result(
-            content,
-            CompletionOutput(
-                content=content,
-                model=str(response.get("model") or model),
-                provider=provider_used,
-                memories_used=used,
-                usage=response.get("usage"),
-            ),
-        )
+        served = str(response.get("model") or model)
+        return answer(content, served, provider_used, used, response.get("usage"))
 
     @server.tool(annotations=ToolAnnotations(title="Complete (streamed)", read_only_hint=False))
     async def maia_stream(
@@ -144,17 +152,7 @@ def register(server: MaiaMCPServer, router: InferenceRouter) -> None:
                         parts.append(delta["content"])
         except MaiaError as exc:
             return error_result(exc.message)
-        content = "".join(parts)
-        return text_result(
-            content,
-            CompletionOutput(
-                content=content,
-                model=served,
-                provider=provider_used,
-                memories_used=used,
-                usage=usage,
-            ),
-        )
+        return answer("".join(parts), served, provider_used, used, usage)
 
     @server.tool(annotations=ToolAnnotations(title="List models", read_only_hint=True))
     async def maia_list_models(

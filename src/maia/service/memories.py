@@ -129,14 +129,17 @@ class MemoryOps(NamespaceOps):
                 details=f"tenant {self._tenant!r} holds {count} of {quotas.max_memories} "
                 f"memories, cannot add {len(memories)}",
             )
-        adding = sum(stored_size(m) for m in memories)
-        if quotas.max_storage_bytes and size + adding > quotas.max_storage_bytes:
+        self._check_storage(quotas.max_storage_bytes, size, sum(stored_size(m) for m in memories))
+
+    def _check_storage(self, limit: int, size: int, adding: int) -> None:
+        """``QuotaExceeded`` when ``adding`` bytes to ``size`` would pass ``limit`` (0: none)."""
+        if limit and adding > 0 and size + adding > limit:
             raise QuotaExceeded(
                 "storage quota exceeded",
-                limit=quotas.max_storage_bytes,
+                limit=limit,
                 current=size,
-                details=f"tenant {self._tenant!r} stores {size} of {quotas.max_storage_bytes} "
-                f"bytes, cannot add {adding}",
+                details=f"tenant {self._tenant!r} stores {size} of {limit} bytes, "
+                f"cannot add {adding}",
             )
 
     def _enforce_namespace_rules(self, tx: StoreWriter, memories: Sequence[Memory]) -> None:
@@ -200,10 +203,6 @@ class MemoryOps(NamespaceOps):
             if current is None:
                 raise NotFound(f"memory not found: {memory_id}")
             self._authorize(current.namespace)
-            if data.content is not None:
-                self._enforce_storage_growth(
-                    tx, len(data.content.encode()) - len(current.content.encode())
-                )
             changes: dict[str, Any] = {"updated_at": self._clock()}
             if data.content is not None:
                 changes["content"] = data.content
@@ -215,6 +214,7 @@ class MemoryOps(NamespaceOps):
             if data.confidence is not None:
                 changes["confidence"] = data.confidence
             updated = current.model_copy(update=changes)
+            self._enforce_storage_growth(tx, stored_size(updated) - stored_size(current))
             seq = tx.update_memory(self._tenant, updated)
             if vectors is not None and seq is not None:
                 tx.put_vectors(self._engine.vector_rows([seq], vectors))
@@ -229,20 +229,14 @@ class MemoryOps(NamespaceOps):
         return updated
 
     def _enforce_storage_growth(self, tx: StoreWriter, growth: int) -> None:
+        """An update's growth (content, metadata and tags, as the usage counter counts it)
+        against the tenant's storage quota."""
         if growth <= 0:
             return
         tenant = tx.get_tenant(self._tenant)
-        limit = tenant.quotas.max_storage_bytes if tenant is not None else 0
-        if limit:
+        if tenant is not None and tenant.quotas.max_storage_bytes:
             _, size = tx.tenant_usage(self._tenant)
-            if size + growth > limit:
-                raise QuotaExceeded(
-                    "storage quota exceeded",
-                    limit=limit,
-                    current=size,
-                    details=f"tenant {self._tenant!r} stores {size} of {limit} bytes, "
-                    f"the update adds {growth}",
-                )
+            self._check_storage(tenant.quotas.max_storage_bytes, size, growth)
 
     def forget(self, memory_id: str) -> None:
         """Deletes one memory; ``NotFound`` if it does not exist."""

@@ -314,10 +314,14 @@ class SQLiteSession(TenantSQL):
                 tenant,
             ),
         ).fetchone()
+        return self._retag(row, memory.tags)
+
+    def _retag(self, row: sqlite3.Row | None, tags: Sequence[str]) -> int | None:
+        """After an ``UPDATE … RETURNING seq``: the memory's tag rows replaced; its key."""
         if row is None:
             return None
         self._conn.execute("DELETE FROM memory_tags WHERE memory_seq = ?", (row[0],))
-        self._write_tags(row[0], memory.tags)
+        self._write_tags(row[0], tags)
         return int(row[0])
 
     def replace_memory(self, tenant: str, memory: Memory) -> int | None:
@@ -332,11 +336,7 @@ class SQLiteSession(TenantSQL):
                 tenant,
             ),
         ).fetchone()
-        if row is None:
-            return None
-        self._conn.execute("DELETE FROM memory_tags WHERE memory_seq = ?", (row[0],))
-        self._write_tags(row[0], memory.tags)
-        return int(row[0])
+        return self._retag(row, memory.tags)
 
     def delete_memories(self, tenant: str, memory_ids: Sequence[str]) -> list[int]:
         deleted: list[int] = []
