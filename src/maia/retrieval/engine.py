@@ -6,9 +6,12 @@ It owns the embedder and the vector index; the store stays the source of truth
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Set as AbstractSet
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -23,9 +26,9 @@ from maia.retrieval.fusion import Candidate, FusionMode, Scored, fuse
 from maia.retrieval.graph import proximity
 from maia.retrieval.index.vectors import Scope, Vector, VectorIndex
 from maia.retrieval.spans import span
-from maia.retrieval.text import STOP_WORDS, keywords, split_attribution, words
+from maia.retrieval.text import STOP_WORDS, Attribution, keywords, split_attribution, words
 from maia.retrieval.tokens import TokenCounter
-from maia.store.base import StoreReader, VectorRow
+from maia.store.base import RankRow, StoreReader, VectorRow
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +36,9 @@ INDEX_FILE = "vectors.usearch"
 FEEDBACK_SEEDS = 3  # best candidates the query vector moves toward
 SEEDS = 10  # how many of the best candidates lend signals to their neighbours
 CONTEXT_RADIUS = 2  # memories written this close to a seed (same namespace) are context
+QUERY_EMBED_WORKERS = 2  # query embeddings running beside full-text searches
+SPEAKER_SCOPES = 4096
+SPEAKERS_PER_SCOPE = 256
 
 
 def embedding_text(content: str) -> str:
@@ -41,7 +47,7 @@ def embedding_text(content: str) -> str:
     return split_attribution(content).text
 
 
-def query_embedding_text(analysis: QueryAnalysis, speakers: set[str]) -> str:
+def query_embedding_text(analysis: QueryAnalysis, speakers: AbstractSet[str]) -> str:
     """The query as embedded: without the names of speakers it mentions. Who said
     something is matched as a field (full text, the ``entity`` signal); left in, a name
     pulls the query toward every line that speaker said rather than toward the topic."""
@@ -93,6 +99,9 @@ class RetrievalEngine:
         self.index = index
         self.index_path = index_path
         self.tokens = tokens
+        self._query_embedder = ThreadPoolExecutor(QUERY_EMBED_WORKERS, "maia-query-embed")
+        # Speakers met in each (tenant, namespace)'s text matches: the embedding guess.
+        self._speakers: dict[tuple[str, str | None], frozenset[str]] = {}
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -148,7 +157,26 @@ class RetrievalEngine:
     def forget(self, seqs: Sequence[int]) -> None:
         self.index.remove(seqs)
 
+    def close(self) -> None:
+        self._query_embedder.shutdown(wait=False, cancel_futures=True)
+        close = getattr(self.embedder, "close", None)
+        if callable(close):  # a remote embedder's HTTP connections
+            close()
+
     # -- reads ---------------------------------------------------------------------------
+
+    def _embed_query(self, text: str) -> Vector:
+        with span("maia.embed", texts=1):
+            vector: Vector = self.embedder.embed([text])[0]
+        return vector
+
+    def _remember_speakers(self, scope: tuple[str, str | None], found: set[str]) -> None:
+        known = self._speakers.get(scope, frozenset())
+        if found <= known:
+            return
+        if len(self._speakers) >= SPEAKER_SCOPES:
+            self._speakers.clear()  # a bound, not a cache policy: guesses are only guesses
+        self._speakers[scope] = frozenset(list(known | found)[:SPEAKERS_PER_SCOPE])
 
     def search(self, reader: StoreReader, plan: SearchPlan) -> list[Ranked]:
         with span("maia.search", candidates=plan.pool):
@@ -167,15 +195,31 @@ class RetrievalEngine:
             )
             if plan.time_filter:
                 flt = in_period
+        # The query is embedded while the full-text search runs. What is embedded depends
+        # on which of the query's names are speakers (found in the text matches), so the
+        # embedding starts from the speakers this scope's earlier searches found.
+        scope_key = (plan.tenant, flt.namespace)
+        guess = query_embedding_text(plan.analysis, self._speakers.get(scope_key, frozenset()))
+        early = self._query_embedder.submit(
+            contextvars.copy_context().run, self._embed_query, guess
+        )
         text_query = " ".join(plan.analysis.keywords) or plan.query
-        text_hits = reader.search_text(plan.tenant, text_query, flt, plan.pool)
+        bm25 = dict(reader.text_matches(plan.tenant, text_query, flt, plan.pool))
+        # Ranking reads light rows; whole memories are built for the returned page only.
+        rows = reader.rank_rows(plan.tenant, list(bm25))
+        attributions = _Attributions()
         speakers = {
             speaker.lower()
-            for hit in text_hits
-            if (speaker := split_attribution(hit.memory.content).speaker)
+            for seq in bm25
+            if seq in rows and (speaker := attributions.of(rows[seq]).speaker)
         }
-        with span("maia.embed", texts=1):
-            query_vector = self.embedder.embed([query_embedding_text(plan.analysis, speakers)])[0]
+        self._remember_speakers(scope_key, speakers)
+        text = query_embedding_text(plan.analysis, speakers)
+        if text == guess:
+            query_vector = early.result()
+        else:
+            early.cancel()
+            query_vector = self._embed_query(text)
         allowed = None
         if _narrows_beyond_namespace(flt):
             allowed = np.array(sorted(reader.seqs_matching(plan.tenant, flt)), dtype=np.int64)
@@ -192,17 +236,15 @@ class RetrievalEngine:
             for seq, score in self.index.search(query_vector, scope, plan.pool, allowed=seqs):
                 vector_hits.setdefault(seq, score)
 
-        memories = {hit.seq: hit.memory for hit in text_hits}
-        missing = [seq for seq in vector_hits if seq not in memories]
-        memories.update(reader.memories_by_seq(plan.tenant, missing, flt))
-        bm25 = {hit.seq: hit.bm25 for hit in text_hits}
-        pool = _Pool(plan, query_vector, self.index, bm25)
+        missing = [seq for seq in vector_hits if seq not in rows]
+        rows.update(reader.rank_rows(plan.tenant, missing, flt))
+        pool = _Pool(plan, query_vector, self.index, bm25, attributions)
         pool.add(
-            memories,
+            rows,
             keep=lambda seq, sim: (
                 seq in bm25
                 or (sim or 0.0) >= plan.min_similarity
-                or _in_time(plan.analysis, memories[seq]) > 0
+                or _in_time(plan.analysis, rows[seq].created_at) > 0
             ),
         )
         if not pool.candidates:
@@ -216,9 +258,11 @@ class RetrievalEngine:
             mode=plan.mode,
             half_life_days=plan.half_life_days,
             vector_floor=plan.min_similarity,
+            top=plan.limit,
         )
+        memories = reader.memories_by_seq(plan.tenant, [s.key for s in scored])
         return [
-            Ranked(s.key, pool.memories[s.key], s.score, s.signals) for s in scored[: plan.limit]
+            Ranked(s.key, memories[s.key], s.score, s.signals) for s in scored if s.key in memories
         ]
 
     def _feedback(
@@ -233,9 +277,13 @@ class RetrievalEngine:
         """Pseudo-relevance feedback: the query vector moves toward its best matches
         (Rocchio), then a second vector search finds what the first phrasing missed."""
         preliminary = fuse(
-            pool.candidates, plan.weights, mode=plan.mode, vector_floor=plan.min_similarity
+            pool.candidates,
+            plan.weights,
+            mode=plan.mode,
+            vector_floor=plan.min_similarity,
+            top=FEEDBACK_SEEDS,
         )
-        vectors = self.index.vectors(s.key for s in preliminary[:FEEDBACK_SEEDS])
+        vectors = self.index.vectors(s.key for s in preliminary)
         if not vectors:
             return
         centroid = np.mean(np.stack(list(vectors.values())), axis=0)
@@ -243,8 +291,8 @@ class RetrievalEngine:
         moved = (moved / max(float(np.linalg.norm(moved)), 1e-12)).astype(np.float32)
         pool.requery(moved)
         more = [seq for seq, _ in self.index.search(moved, scope, plan.pool, allowed=allowed)]
-        new = [seq for seq in more if seq not in pool.memories]
-        pool.add(reader.memories_by_seq(plan.tenant, new, flt), keep=pool.relevant)
+        new = [seq for seq in more if seq not in pool.rows]
+        pool.add(reader.rank_rows(plan.tenant, new, flt), keep=pool.relevant)
 
     def _expand(
         self, reader: StoreReader, plan: SearchPlan, flt: MemoryFilter, pool: _Pool
@@ -259,10 +307,11 @@ class RetrievalEngine:
             {**plan.weights, "graph": 0.0, "context": 0.0},
             mode=plan.mode,
             vector_floor=plan.min_similarity,
+            top=SEEDS,
         )
-        seeds = {s.key: s.score for s in preliminary[:SEEDS]}
+        seeds = {s.key: s.score for s in preliminary}
         if graph > 0:
-            by_id = {pool.memories[key].id: score for key, score in seeds.items()}
+            by_id = {pool.rows[key].id: score for key, score in seeds.items()}
             edges = reader.edges(
                 plan.tenant,
                 list(by_id),
@@ -271,21 +320,34 @@ class RetrievalEngine:
             )
             boosts = proximity(by_id, edges)
             for candidate in pool.candidates:
-                candidate.graph = boosts.get(pool.memories[candidate.key].id, 0.0)
+                candidate.graph = boosts.get(pool.rows[candidate.key].id, 0.0)
         if context > 0:
             near: dict[int, float] = {}
             for seed, found in reader.neighbors(plan.tenant, list(seeds), CONTEXT_RADIUS).items():
                 for seq, distance in found:
                     near[seq] = max(near.get(seq, 0.0), seeds[seed] / (2 ** (distance - 1)))
-            new = [seq for seq in near if seq not in pool.memories]
+            new = [seq for seq in near if seq not in pool.rows]
             # Neighbours join only if relevant on their own (a word or enough similarity).
-            pool.add(reader.memories_by_seq(plan.tenant, new, flt), keep=pool.relevant)
+            pool.add(reader.rank_rows(plan.tenant, new, flt), keep=pool.relevant)
             for candidate in pool.candidates:
                 candidate.context = near.get(candidate.key, 0.0)
 
 
+class _Attributions:
+    """Each candidate's speaker and words, split once per search."""
+
+    def __init__(self) -> None:
+        self._split: dict[int, Attribution] = {}
+
+    def of(self, row: RankRow) -> Attribution:
+        found = self._split.get(row.seq)
+        if found is None:
+            found = self._split[row.seq] = split_attribution(row.content)
+        return found
+
+
 class _Pool:
-    """The candidates of one search, with the memory each stands for."""
+    """The candidates of one search, with the row each stands for."""
 
     def __init__(
         self,
@@ -293,48 +355,86 @@ class _Pool:
         query_vector: Vector,
         index: VectorIndex,
         bm25: dict[int, float],
+        attributions: _Attributions,
     ) -> None:
         self.plan = plan
         self.query_vector = query_vector
         self.index = index
         self.bm25 = bm25
-        self.memories: dict[int, Memory] = {}
+        self.attributions = attributions
+        self.rows: dict[int, RankRow] = {}
         self.candidates: list[Candidate] = []
+        # The entities' words as one pattern: a text is scanned once, not split into words.
+        self._entities = [(e.lower(), words(e)) for e in plan.analysis.entities]
+        parts = sorted({p for _, ps in self._entities for p in ps}, key=len, reverse=True)
+        self._mentions = (
+            re.compile(r"\b(?:" + "|".join(map(re.escape, parts)) + r")\b", re.IGNORECASE)
+            if parts
+            else None
+        )
 
     def requery(self, query_vector: Vector) -> None:
         """Measures every candidate's similarity against a new query vector."""
         self.query_vector = query_vector
-        vectors = self.index.vectors(self.memories)
+        similarities = self._similarities(self.rows)
         for candidate in self.candidates:
-            if candidate.key in vectors:
-                candidate.vector = float(vectors[candidate.key] @ query_vector)
+            if candidate.key in similarities:
+                candidate.vector = similarities[candidate.key]
+
+    def _similarities(self, keys: Iterable[int]) -> dict[int, float]:
+        """Cosine similarity to the query of each key that has a vector (one product)."""
+        vectors = self.index.vectors(keys)
+        if not vectors:
+            return {}
+        scores = np.stack(list(vectors.values())) @ self.query_vector
+        return dict(zip(vectors, scores.tolist(), strict=True))
 
     def relevant(self, seq: int, similarity: float | None) -> bool:
         """A word of the query matches, or the meaning is close enough."""
         return seq in self.bm25 or (similarity or 0.0) >= self.plan.min_similarity
 
-    def add(self, memories: dict[int, Memory], keep: Callable[[int, float | None], bool]) -> None:
-        vectors = self.index.vectors(memories)
-        if not memories:
+    def add(self, rows: dict[int, RankRow], keep: Callable[[int, float | None], bool]) -> None:
+        if not rows:
             return
-        now = self.plan.now or max(m.created_at for m in memories.values())
-        for seq, memory in memories.items():
-            similarity = float(vectors[seq] @ self.query_vector) if seq in vectors else None
-            if seq in self.memories or not keep(seq, similarity):
+        similarities = self._similarities(seq for seq in rows if seq not in self.rows)
+        now = self.plan.now or max(r.created_at for r in rows.values())
+        analysis = self.plan.analysis
+        for seq, row in rows.items():
+            similarity = similarities.get(seq)
+            if seq in self.rows or not keep(seq, similarity):
                 continue
-            self.memories[seq] = memory
+            self.rows[seq] = row
             self.candidates.append(
                 Candidate(
                     key=seq,
                     vector=similarity,
                     text=self.bm25.get(seq),
-                    age_days=(now - memory.created_at).total_seconds() / 86400,
-                    access_count=memory.access_count,
-                    confidence=memory.confidence,
-                    entity=_entity_match(self.plan.analysis, memory),
-                    time=_in_time(self.plan.analysis, memory),
+                    age_days=(now - row.created_at).total_seconds() / 86400,
+                    access_count=row.access_count,
+                    confidence=row.confidence,
+                    entity=self._entity_match(row),
+                    time=_in_time(analysis, row.created_at),
                 )
             )
+
+    def _entity_match(self, row: RankRow) -> float:
+        """How much the memory is about the query's entities: a memory *spoken by* one
+        (first-hand) counts fully, one that only mentions it counts half."""
+        if not self._entities or self._mentions is None:
+            return 0.0
+        attribution = self.attributions.of(row)
+        speaker = (attribution.speaker or "").lower()
+        mentioned: set[str] | None = None
+        total = 0.0
+        for entity, parts in self._entities:
+            if entity == speaker:
+                total += 1.0
+                continue
+            if mentioned is None:
+                mentioned = {w.lower() for w in self._mentions.findall(attribution.text)}
+            if parts and all(p in mentioned for p in parts):
+                total += 0.5
+        return total / len(self._entities)
 
 
 def _narrows_beyond_namespace(flt: MemoryFilter) -> bool:
@@ -356,23 +456,5 @@ def _earlier(a: datetime | None, b: datetime | None) -> datetime | None:
     return b if a is None else a if b is None else min(a, b)
 
 
-def _entity_match(analysis: QueryAnalysis, memory: Memory) -> float:
-    """How much the memory is about the query's entities: a memory *spoken by* one
-    (first-hand) counts fully, one that only mentions it counts half."""
-    if not analysis.entities:
-        return 0.0
-    attribution = split_attribution(memory.content)
-    speaker = (attribution.speaker or "").lower()
-    text_words = set(words(attribution.text))
-    total = 0.0
-    for entity in analysis.entities:
-        parts = words(entity)
-        if entity.lower() == speaker:
-            total += 1.0
-        elif parts and all(p in text_words for p in parts):
-            total += 0.5
-    return total / len(analysis.entities)
-
-
-def _in_time(analysis: QueryAnalysis, memory: Memory) -> float:
-    return 1.0 if analysis.time is not None and analysis.time.contains(memory.created_at) else 0.0
+def _in_time(analysis: QueryAnalysis, created_at: datetime) -> float:
+    return 1.0 if analysis.time is not None and analysis.time.contains(created_at) else 0.0

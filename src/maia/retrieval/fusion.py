@@ -9,10 +9,12 @@ its ``custom_scoring`` config.
 from __future__ import annotations
 
 import math
-from bisect import bisect_left
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+
+import numpy as np
+import numpy.typing as npt
 
 from maia.models.namespace import SCORING_SIGNALS
 
@@ -71,19 +73,54 @@ def weights_for(custom: Mapping[str, float] | None) -> dict[str, float]:
     return weights
 
 
-def _scaled(values: Sequence[float | None], floor: float) -> list[float]:
-    """Scales so the best value is 1 and ``floor`` (or anything below it) is 0.
+def _scaled(values: npt.NDArray[np.float64], floor: float) -> npt.NDArray[np.float64]:
+    """Scales so the best value is 1 and ``floor`` (or anything below it) is 0; NaN (a
+    signal that did not see the candidate) is 0.
 
     Unlike min-max over the candidates, a fixed floor keeps a small candidate set from
     stretching a tiny difference into the whole [0, 1] range."""
-    present = [v for v in values if v is not None]
-    if not present:
-        return [0.0 for _ in values]
-    high = max(present)
+    present = ~np.isnan(values)
+    if not present.any():
+        return np.zeros_like(values)
+    high = float(values[present].max())
     span = high - floor
     if span <= 1e-12:
-        return [0.0 if v is None or v < high else 1.0 for v in values]
-    return [0.0 if v is None else min(max((v - floor) / span, 0.0), 1.0) for v in values]
+        return np.where(present & (values >= high), 1.0, 0.0)
+    return np.where(present, np.clip((values - floor) / span, 0.0, 1.0), 0.0)
+
+
+def _column(candidates: Sequence[Candidate], name: str) -> npt.NDArray[np.float64]:
+    return np.array(
+        [getattr(c, name) for c in candidates], dtype=np.float64
+    )  # None -> NaN in a float array
+
+
+def signal_matrix(
+    candidates: Sequence[Candidate],
+    *,
+    half_life_days: float = DEFAULT_HALF_LIFE_DAYS,
+    vector_floor: float = 0.0,
+) -> npt.NDArray[np.float64]:
+    """Every candidate's signals in [0, 1], one row each, columns in ``SIGNALS`` order.
+    BM25 is scaled by the best one; similarity from ``vector_floor`` (an unrelated
+    memory's similarity) to the best."""
+    columns: dict[str, npt.NDArray[np.float64]] = {
+        "vector": _scaled(_column(candidates, "vector"), vector_floor),
+        "text": _scaled(_column(candidates, "text"), 0.0),
+    }
+    decay = math.log(2) / max(half_life_days, 1e-9)
+    columns["recency"] = np.exp(-decay * np.maximum(_column(candidates, "age_days"), 0.0))
+    used = _column(candidates, "access_count")
+    most_used = float(used.max()) if len(used) else 0.0
+    # Both logs from numpy, so the most used candidate scores exactly 1.
+    columns["frequency"] = (
+        np.clip(np.log1p(np.maximum(used, 0.0)) / np.log1p(most_used), 0.0, 1.0)
+        if most_used > 0
+        else np.zeros(len(candidates))
+    )
+    for name in ("confidence", "graph", "entity", "time", "context"):
+        columns[name] = np.clip(_column(candidates, name), 0.0, 1.0)
+    return np.stack([columns[name] for name in SIGNALS], axis=1).reshape(-1, len(SIGNALS))
 
 
 def normalise(
@@ -92,24 +129,10 @@ def normalise(
     half_life_days: float = DEFAULT_HALF_LIFE_DAYS,
     vector_floor: float = 0.0,
 ) -> None:
-    """Fills each candidate's ``signals`` with values in [0, 1]. BM25 is scaled by the best
-    one; similarity from ``vector_floor`` (an unrelated memory's similarity) to the best."""
-    vector = _scaled([c.vector for c in candidates], vector_floor)
-    text = _scaled([c.text for c in candidates], 0.0)
-    most_used = max((c.access_count for c in candidates), default=0)
-    decay = math.log(2) / max(half_life_days, 1e-9)
-    for i, c in enumerate(candidates):
-        c.signals = {
-            "vector": vector[i],
-            "text": text[i],
-            "recency": math.exp(-decay * max(c.age_days, 0.0)),
-            "frequency": math.log1p(c.access_count) / math.log1p(most_used) if most_used else 0.0,
-            "confidence": min(max(c.confidence, 0.0), 1.0),
-            "graph": min(max(c.graph, 0.0), 1.0),
-            "entity": min(max(c.entity, 0.0), 1.0),
-            "time": min(max(c.time, 0.0), 1.0),
-            "context": min(max(c.context, 0.0), 1.0),
-        }
+    """Fills each candidate's ``signals`` with its values of ``signal_matrix``."""
+    matrix = signal_matrix(candidates, half_life_days=half_life_days, vector_floor=vector_floor)
+    for c, row in zip(candidates, matrix.tolist(), strict=True):
+        c.signals = dict(zip(SIGNALS, row, strict=True))
 
 
 def fuse(
@@ -119,43 +142,56 @@ def fuse(
     mode: FusionMode = FusionMode.WEIGHTED,
     half_life_days: float = DEFAULT_HALF_LIFE_DAYS,
     vector_floor: float = 0.0,
+    top: int | None = None,
 ) -> list[Scored]:
-    """Scores in [0, 1], best first (ties broken by key, so results are stable)."""
+    """Scores in [0, 1], best first (ties broken by key, so results are stable); the
+    best ``top`` only, when given (their signals are recorded on their candidates)."""
     if not candidates:
         return []
-    normalise(candidates, half_life_days=half_life_days, vector_floor=vector_floor)
+    matrix = signal_matrix(candidates, half_life_days=half_life_days, vector_floor=vector_floor)
     active = {name: w for name, w in weights.items() if w > 0 and name in SIGNALS}
     if not active:
         active = {"vector": 1.0, "text": 1.0}
     # A signal nobody has (no entities in the query, no time range) does not dilute.
-    active = {
-        name: w for name, w in active.items() if any(c.signals[name] > 0 for c in candidates)
-    } or active
+    seen = [bool(v) for v in np.any(matrix > 0, axis=0)]
+    active = {name: w for name, w in active.items() if seen[_COLUMN[name]]} or active
     # Only relative weights matter: scaled so the largest is 1, a tiny (subnormal) weight
     # cannot underflow a divisor to zero, nor huge ones overflow the total.
     peak = max(active.values())
     active = {name: w / peak for name, w in active.items()}
     total = sum(active.values())
     if mode is FusionMode.RRF:
-        scores = _rrf(candidates, active)
+        scores = _rrf(matrix, active)
     else:
-        scores = [sum(w * c.signals[n] for n, w in active.items()) / total for c in candidates]
+        vector = np.zeros(len(SIGNALS))
+        for name, w in active.items():
+            vector[_COLUMN[name]] = w
+        scores = (matrix @ vector) / total
     # Rounded before sorting, so equal reported scores are ordered by key.
-    rounded = [round(min(max(s, 0.0), 1.0), 6) for s in scores]
-    ranked = sorted(zip(candidates, rounded, strict=True), key=lambda p: (-p[1], p[0].key))
-    return [Scored(c.key, s, c.signals) for c, s in ranked]
+    rounded = [round(s, 6) for s in np.clip(scores, 0.0, 1.0).tolist()]
+    keys = [c.key for c in candidates]
+    order = sorted(range(len(candidates)), key=lambda i: (-rounded[i], keys[i]))
+    if top is not None:
+        order = order[: max(top, 0)]
+    ranked: list[Scored] = []
+    for i in order:
+        signals = dict(zip(SIGNALS, matrix[i].tolist(), strict=True))
+        candidates[i].signals = signals
+        ranked.append(Scored(keys[i], rounded[i], signals))
+    return ranked
 
 
-def _rrf(candidates: Sequence[Candidate], weights: Mapping[str, float]) -> list[float]:
+_COLUMN = {name: i for i, name in enumerate(SIGNALS)}
+
+
+def _rrf(matrix: npt.NDArray[np.float64], weights: Mapping[str, float]) -> npt.NDArray[np.float64]:
     """Weighted reciprocal-rank fusion, scaled so a candidate first everywhere scores 1."""
-    scores = [0.0] * len(candidates)
+    scores = np.zeros(len(matrix))
     for name, weight in weights.items():
+        values = matrix[:, _COLUMN[name]]
         # Tied values share a rank (how many are strictly better), so the input order
         # of equal candidates does not change their scores.
-        descending = sorted(-c.signals[name] for c in candidates)
-        for i, c in enumerate(candidates):
-            if c.signals[name] > 0:
-                rank = bisect_left(descending, -c.signals[name])
-                scores[i] += weight / (RRF_K + rank + 1)
+        rank = np.searchsorted(np.sort(-values), -values, side="left")
+        scores += np.where(values > 0, weight / (RRF_K + rank + 1), 0.0)
     best = sum(weights.values()) / (RRF_K + 1)
-    return [s / best for s in scores]
+    return scores / best

@@ -50,14 +50,6 @@ def open_audit_log(settings: Settings) -> AuditLog | None:
     return AuditLog(path, max_bytes=settings.audit_max_bytes, backups=settings.audit_backups)
 
 
-def _close_embedder(engine: RetrievalEngine) -> None:
-    """Releases what the embedder holds (the HTTP client's connections of a remote one;
-    each instance builds its own, while the local model is shared and has nothing to close)."""
-    close = getattr(engine.embedder, "close", None)
-    if callable(close):
-        close()
-
-
 class Maia(ContextOps, TenantOps, TransferOps, LearningOps):
     """Memories, namespaces, search and stats for one tenant over one store.
 
@@ -129,7 +121,7 @@ class Maia(ContextOps, TenantOps, TransferOps, LearningOps):
             maia.ensure_default_namespace()
         except BaseException:
             if engine is not None:
-                _close_embedder(engine)
+                engine.close()
             store.close()
             raise
         return maia
@@ -181,7 +173,7 @@ class Maia(ContextOps, TenantOps, TransferOps, LearningOps):
                 self._engine.save(tx)
         except Exception:  # the index is derived data: a failed save means a rebuild
             log.exception("could not save the vector index")
-        _close_embedder(self._engine)
+        self._engine.close()
         self._store.close()
 
     def __enter__(self) -> Maia:

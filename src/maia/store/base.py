@@ -30,6 +30,19 @@ class TextHit:
 
 
 @dataclass(frozen=True, slots=True)
+class RankRow:
+    """What ranking reads of a memory: less than a ``Memory`` (no metadata or tags to
+    decode), since a search weighs a few hundred candidates to return a page."""
+
+    seq: int
+    id: str
+    content: str
+    created_at: datetime
+    access_count: int
+    confidence: float
+
+
+@dataclass(frozen=True, slots=True)
 class StoredVector:
     """An embedding as stored: the memory's key, where it lives, and the raw float32 bytes."""
 
@@ -65,6 +78,12 @@ class StoreReader(Protocol):
         """The memories with these keys that also match ``flt``."""
         ...
 
+    def rank_rows(
+        self, tenant: str, seqs: Sequence[int], flt: MemoryFilter | None = None
+    ) -> dict[int, RankRow]:
+        """``memories_by_seq`` with only the fields ranking needs."""
+        ...
+
     def neighbors(
         self, tenant: str, seqs: Sequence[int], radius: int
     ) -> dict[int, list[tuple[int, int]]]:
@@ -78,6 +97,12 @@ class StoreReader(Protocol):
 
     def search_text(self, tenant: str, query: str, flt: MemoryFilter, limit: int) -> list[TextHit]:
         """BM25 matches of any query word, best first. Never fails on query syntax."""
+        ...
+
+    def text_matches(
+        self, tenant: str, query: str, flt: MemoryFilter, limit: int
+    ) -> list[tuple[int, float]]:
+        """``search_text`` as (key, relevance) pairs, without reading the memories."""
         ...
 
     def get_namespace(self, tenant: str, id_or_name: str) -> Namespace | None:

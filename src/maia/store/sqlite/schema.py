@@ -182,6 +182,11 @@ MIGRATIONS: tuple[str, ...] = (
         WHERE tenant_id = new.tenant_id;
     END;
     """,
+    # v5: a namespace's memories of one type, in time order (the working memories every
+    # context includes, without scanning the namespace).
+    """
+    CREATE INDEX memories_by_type ON memories (tenant_id, namespace, type, created_at, seq);
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

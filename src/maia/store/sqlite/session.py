@@ -21,7 +21,7 @@ from maia.models import (
     Page,
     RelationType,
 )
-from maia.store.base import StoredVector, TextHit, VectorRow, chunked
+from maia.store.base import RankRow, StoredVector, TextHit, VectorRow, chunked
 from maia.store.sqlite.tenants import TenantSQL
 from maia.store.sqlite.timestamps import from_micros, to_micros
 
@@ -120,11 +120,15 @@ class SQLiteSession(TenantSQL):
             marks = ",".join("?" * len(chunk))
             rows = self._conn.execute(
                 f"SELECT {_MEMORY_COLUMNS} FROM memories m "
-                f"WHERE m.tenant_id = ? AND m.id IN ({marks})",
+                f"WHERE +m.tenant_id = ? AND m.id IN ({marks})",
                 (tenant, *chunk),
             )
             found.update((row[1], _memory(row)) for row in rows)
         return [found[i] for i in memory_ids if i in found]
+
+    # Lookups by a list of keys or ids say so to the planner (``NOT INDEXED`` keeps the
+    # rowid lookup, ``+tenant_id`` keeps the id index): without statistics it would
+    # rather scan the whole tenant through the (tenant_id, ...) indexes.
 
     def _where(self, tenant: str, flt: MemoryFilter) -> tuple[str, list[Any]]:
         clauses = ["m.tenant_id = ?"]
@@ -186,34 +190,65 @@ class SQLiteSession(TenantSQL):
         found: dict[int, Memory] = {}
         for chunk in chunked(seqs):
             rows = self._conn.execute(
-                f"SELECT {_MEMORY_COLUMNS} FROM memories m "
+                f"SELECT {_MEMORY_COLUMNS} FROM memories m NOT INDEXED "
                 f"WHERE m.seq IN ({','.join('?' * len(chunk))}) AND {where}",
                 (*chunk, *params),
             )
             found.update((row[0], _memory(row)) for row in rows)
         return found
 
+    def rank_rows(
+        self, tenant: str, seqs: Sequence[int], flt: MemoryFilter | None = None
+    ) -> dict[int, RankRow]:
+        where, params = self._where(tenant, flt or MemoryFilter())
+        found: dict[int, RankRow] = {}
+        for chunk in chunked(seqs):
+            rows = self._conn.execute(
+                "SELECT m.seq, m.id, m.content, m.created_at, m.access_count, m.confidence "
+                f"FROM memories m NOT INDEXED "
+                f"WHERE m.seq IN ({','.join('?' * len(chunk))}) AND {where}",
+                (*chunk, *params),
+            )
+            for seq, memory_id, content, created_at, access_count, confidence in rows:
+                found[seq] = RankRow(
+                    seq, memory_id, content, from_micros(created_at), access_count, confidence
+                )
+        return found
+
     def neighbors(
         self, tenant: str, seqs: Sequence[int], radius: int
     ) -> dict[int, list[tuple[int, int]]]:
         found: dict[int, list[tuple[int, int]]] = {}
-        for seq in seqs:
-            row = self._conn.execute(
-                "SELECT namespace, created_at FROM memories WHERE seq = ? AND tenant_id = ?",
-                (seq, tenant),
-            ).fetchone()
-            if row is None:
+        for chunk in chunked(seqs, 100):
+            seeds = self._conn.execute(
+                "SELECT seq, namespace, created_at FROM memories NOT INDEXED "
+                f"WHERE tenant_id = ? AND seq IN ({','.join('?' * len(chunk))})",
+                (tenant, *chunk),
+            ).fetchall()
+            if not seeds:
                 continue
-            near: list[tuple[int, int]] = []
-            for comparison, order in (("<", "DESC"), (">", "ASC")):
-                rows = self._conn.execute(
-                    "SELECT seq FROM memories WHERE tenant_id = ? AND namespace = ? "
-                    f"AND (created_at, seq) {comparison} (?, ?) "
-                    f"ORDER BY created_at {order}, seq {order} LIMIT ?",
-                    (tenant, row[0], row[1], seq, radius),
-                )
-                near.extend((r[0], distance) for distance, r in enumerate(rows, start=1))
-            found[seq] = near
+            # One statement for every seed: its ``radius`` predecessors and successors.
+            parts: list[str] = []
+            params: list[Any] = []
+            for seq, namespace, created_at in seeds:
+                found[seq] = []
+                for comparison, order in (("<", "DESC"), (">", "ASC")):
+                    parts.append(
+                        "SELECT * FROM (SELECT ?, seq, created_at FROM memories "
+                        "WHERE tenant_id = ? AND namespace = ? "
+                        f"AND (created_at, seq) {comparison} (?, ?) "
+                        f"ORDER BY created_at {order}, seq {order} LIMIT ?)"
+                    )
+                    params += [seq, tenant, namespace, created_at, seq, radius]
+            by_seed: dict[int, list[tuple[int, int]]] = {}
+            for seed, seq, created_at in self._conn.execute(" UNION ALL ".join(parts), params):
+                by_seed.setdefault(seed, []).append((created_at, seq))
+            centre = {seq: (created_at, seq) for seq, _, created_at in seeds}
+            for seed, near in by_seed.items():
+                before = sorted((p for p in near if p < centre[seed]), reverse=True)
+                after = sorted(p for p in near if p > centre[seed])
+                for side in (before, after):
+                    found[seed].extend((seq, d) for d, (_, seq) in enumerate(side, start=1))
         return found
 
     def seqs_matching(self, tenant: str, flt: MemoryFilter) -> set[int]:
@@ -222,19 +257,27 @@ class SQLiteSession(TenantSQL):
         return {row[0] for row in rows}
 
     def search_text(self, tenant: str, query: str, flt: MemoryFilter, limit: int) -> list[TextHit]:
+        matches = self.text_matches(tenant, query, flt, limit)
+        memories = self.memories_by_seq(tenant, [seq for seq, _ in matches])
+        return [TextHit(seq, memories[seq], bm25) for seq, bm25 in matches if seq in memories]
+
+    def text_matches(
+        self, tenant: str, query: str, flt: MemoryFilter, limit: int
+    ) -> list[tuple[int, float]]:
         match = fts_query(query)
         if match is None or limit <= 0:
             return []
         where, params = self._where(tenant, flt)
-        # bm25() is negative, lower is better; tags weigh half as much as content.
+        # bm25() is negative, lower is better; tags weigh half as much as content. Only
+        # keys are sorted (a few thousand matches of common words), not whole rows.
         rows = self._conn.execute(
-            f"SELECT {_MEMORY_COLUMNS}, -bm25(memories_fts, 1.0, 0.5) AS relevance "
+            "SELECT m.seq, -bm25(memories_fts, 1.0, 0.5) AS relevance "
             "FROM memories_fts JOIN memories m ON m.seq = memories_fts.rowid "
             f"WHERE memories_fts MATCH ? AND {where} "
             "ORDER BY relevance DESC, m.created_at, m.seq LIMIT ?",
             (match, *params, limit),
         )
-        return [TextHit(row[0], _memory(row), max(float(row[14]), 0.0)) for row in rows]
+        return [(seq, max(float(relevance), 0.0)) for seq, relevance in rows]
 
     def iter_memories(self, tenant: str, flt: MemoryFilter) -> Iterator[Memory]:
         where, params = self._where(tenant, flt)
@@ -251,7 +294,7 @@ class SQLiteSession(TenantSQL):
             rows = self._conn.execute(
                 "SELECT m.id, v.memory_seq, v.model_id, v.vector FROM memory_vectors v "
                 "JOIN memories m ON m.seq = v.memory_seq "
-                f"WHERE m.tenant_id = ? AND m.id IN ({','.join('?' * len(chunk))})",
+                f"WHERE +m.tenant_id = ? AND m.id IN ({','.join('?' * len(chunk))})",
                 (tenant, *chunk),
             )
             found.update((row[0], VectorRow(row[1], row[2], row[3])) for row in rows)
@@ -343,7 +386,7 @@ class SQLiteSession(TenantSQL):
         for chunk in chunked(memory_ids):
             marks = ",".join("?" * len(chunk))
             rows = self._conn.execute(
-                f"DELETE FROM memories WHERE tenant_id = ? AND id IN ({marks}) RETURNING seq",
+                f"DELETE FROM memories WHERE +tenant_id = ? AND id IN ({marks}) RETURNING seq",
                 (tenant, *chunk),
             )
             deleted.extend(row[0] for row in rows)
@@ -355,7 +398,7 @@ class SQLiteSession(TenantSQL):
             marks = ",".join("?" * len(chunk))
             cursor = self._conn.execute(
                 "UPDATE memories SET access_count = access_count + 1, accessed_at = ? "
-                f"WHERE tenant_id = ? AND id IN ({marks})",
+                f"WHERE +tenant_id = ? AND id IN ({marks})",
                 (to_micros(at), tenant, *chunk),
             )
             touched += cursor.rowcount

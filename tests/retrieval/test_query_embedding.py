@@ -1,0 +1,83 @@
+"""The query is embedded beside the full-text search, from a guess of which of its names
+are speakers; a wrong guess is embedded again, so results never depend on the guess."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator, Sequence
+
+import pytest
+
+from maia import Maia, Settings
+from maia.models import MemoryCreate, SearchRequest
+from maia.retrieval.embed.base import Vectors
+
+TURNS = [
+    'Alice said, "I adopted a greyhound called Pixel last spring."',
+    'Bruno said, "My sister lives in Porto and teaches chemistry."',
+    'Alice said, "Pixel hates the rain but loves the beach."',
+    'Bruno said, "I am training for a marathon in October."',
+]
+
+
+class Recording:
+    """Wraps the instance's embedder: which texts it embedded, from which threads."""
+
+    def __init__(self, maia: Maia) -> None:
+        self.engine = maia._engine
+        self.inner = self.engine.embedder
+        self.texts: list[str] = []
+        self.threads: set[str] = set()
+        self._lock = threading.Lock()
+
+    def embed(self, texts: Sequence[str]) -> Vectors:
+        with self._lock:
+            self.texts.extend(texts)
+            self.threads.add(threading.current_thread().name)
+        return self.inner.embed(texts)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.inner, name)
+
+
+@pytest.fixture
+def maia(make_settings: Callable[..., Settings]) -> Iterator[Maia]:
+    with Maia.open(settings=make_settings()) as instance:
+        instance.create_memories([MemoryCreate(namespace="chat", content=t) for t in TURNS])
+        yield instance
+
+
+def _ids(maia: Maia, query: str, namespace: str = "chat") -> list[str]:
+    results, _ = maia.search(SearchRequest(query=query, namespace=namespace, limit=4))
+    return [r.memory.id for r in results]
+
+
+def test_a_wrong_guess_is_embedded_again_with_the_same_results(maia: Maia) -> None:
+    recording = Recording(maia)
+    maia._engine.embedder = recording  # type: ignore[assignment]
+    first = _ids(maia, "What does Alice say about Pixel?")
+    # Nothing known yet: the guess keeps "Alice"; the text matches show she is a
+    # speaker, so the query is embedded again without her name.
+    assert recording.texts == ["What does Alice say about Pixel?", "What does say about Pixel?"]
+    recording.texts.clear()
+    second = _ids(maia, "What does Alice say about Pixel?")
+    # Now the namespace's speakers are known: one embedding, the right one.
+    assert recording.texts == ["What does say about Pixel?"]
+    assert second == first
+    assert any(name.startswith("maia-query-embed") for name in recording.threads)
+
+
+def test_speakers_are_remembered_per_namespace(maia: Maia) -> None:
+    _ids(maia, "What does Alice say about Pixel?")
+    maia.create_memories([MemoryCreate(namespace="other", content=t) for t in TURNS])
+    recording = Recording(maia)
+    maia._engine.embedder = recording  # type: ignore[assignment]
+    _ids(maia, "What does Alice say about Pixel?", namespace="other")
+    assert recording.texts[0] == "What does Alice say about Pixel?"  # no guess there yet
+
+
+def test_a_query_without_speakers_is_embedded_once(maia: Maia) -> None:
+    recording = Recording(maia)
+    maia._engine.embedder = recording  # type: ignore[assignment]
+    assert _ids(maia, "marathon training")
+    assert recording.texts == ["marathon training"]
