@@ -24,7 +24,7 @@ first grows with the load, the second much less. numpy's BLAS runs the exact sca
 
 Run: ``.venv/bin/python benchmarks/vector_scale.py [--quick] [--json] [--data
 random|clustered] [--alternatives [DTYPE:M:EF_ADD,...]] [--skip-ann] [--skip-filter]``.
-A default run takes about 4 minutes on an idle 2-core machine (most of it the HNSW
+A default run takes about 3 minutes on a 2-core machine (most of it the HNSW
 build of 100K random vectors); ``--quick`` (20K / 100K vectors) under half a minute.
 """
 
@@ -356,7 +356,7 @@ def searcher(index: VectorIndex, k: int) -> Callable[[Probe], list[int]]:
 
 def describe(params: HnswParams) -> str:
     return (
-        f"M={params.connectivity}, ef_add={params.expansion_add}, "
+        f"{params.dtype}, M={params.connectivity}, ef_add={params.expansion_add}, "
         f"ef_search={params.expansion_search}"
     )
 
@@ -425,7 +425,8 @@ def bench_ann(
         f"{os.cpu_count()} cores; RSS +{loaded - before:.0f} MB for the exact blocks, "
         f"+{graph_mb:.0f} MB for the HNSW graph (it keeps its own copy of the vectors).",
         f"searches go through VectorIndex.search (planner, over-fetch {4 * K} for k={K}, "
-        "post-filter); recall@10 against numpy brute force over the same vectors.",
+        "post-filter, exact f32 re-rank of the candidates); recall@10 against numpy brute "
+        "force over the same vectors.",
     ]
     return section, checks, index
 

@@ -181,8 +181,9 @@ class Settings(BaseSettings):
     search_feedback: float = Field(0.5, ge=0.0, le=10.0)
     vector_exact_limit: int = Field(20_000, ge=0)
     hnsw_connectivity: int = Field(16, ge=4, le=128)
-    hnsw_expansion_add: int = Field(128, ge=8, le=4096)
-    hnsw_expansion_search: int = Field(128, ge=8, le=4096)
+    hnsw_expansion_add: int = Field(64, ge=8, le=4096)
+    hnsw_expansion_search: int = Field(64, ge=8, le=4096)
+    hnsw_dtype: Literal["f16", "f32", "i8"] = "f16"
     recency_half_life_days: float = Field(30.0, gt=0)
     token_encoding: Literal["cl100k_base"] = "cl100k_base"  # noqa: S105 - not a secret
     context_candidates: int = Field(50, ge=1, le=1000)

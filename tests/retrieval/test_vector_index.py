@@ -18,7 +18,7 @@ import pytest
 from maia import Maia, Settings
 from maia.models import MemoryCreate, SearchRequest
 from maia.retrieval.engine import INDEX_FILE
-from maia.retrieval.index.vectors import Scope, VectorIndex
+from maia.retrieval.index.vectors import HnswParams, Scope, VectorIndex
 
 DIM = 32
 EXACT = 10**9  # an exact_limit that keeps every search exact
@@ -89,6 +89,36 @@ def test_hnsw_recall_at_10_on_5000_vectors() -> None:
         truth = set(brute_force(vectors, query, 10))
         found += len(truth & set(keys(index.search(query, Scope("t"), 10))))
     assert found / (10 * len(queries)) >= 0.95
+
+
+def test_hnsw_candidates_are_reranked_by_exact_f32_scores() -> None:
+    """The graph (f16 by default) only proposes candidates: what the HNSW path returns
+    is ordered and scored by the exact f32 cosine, across namespaces and with ``allowed``,
+    and on a set small enough for the over-fetch to reach every true neighbour it is
+    exactly the exact scan's answer."""
+    rng = np.random.default_rng(21)
+    vectors = unit(rng, 400)
+    items = [(key, "t", f"ns/{key % 3}") for key in range(1, 401)]
+    hnsw = VectorIndex(DIM, exact_limit=HNSW, hnsw=HnswParams(expansion_search=400))
+    exact = VectorIndex(DIM, exact_limit=EXACT)
+    for index in (hnsw, exact):
+        index.add(items, vectors)
+    assert hnsw._hnsw.dtype.name == "F16"  # type: ignore[attr-defined]
+    allowed = np.arange(1, 401, 2, dtype=np.int64)
+    probes = [
+        (Scope("t"), None),
+        (Scope("t", ("ns/0", "ns/2")), None),
+        (Scope("t", ("ns",), descendants=True), allowed),
+    ]
+    for query in unit(rng, 10):
+        for scope, keep in probes:
+            a = exact.search(query, scope, 10, allowed=keep)
+            b = hnsw.search(query, scope, 10, allowed=keep)
+            assert keys(b) == keys(a)
+            for (key, score), (_, expected) in zip(b, a, strict=True):
+                # The f32 cosine (to rounding), not the f16 graph's (off by ~1e-3).
+                assert score == pytest.approx(float(vectors[key - 1] @ query), abs=1e-6)
+                assert score == pytest.approx(expected, abs=1e-6)
 
 
 def test_small_k_and_empty_index() -> None:
@@ -293,6 +323,7 @@ def test_save_then_attach_gives_the_same_results(
     assert meta["generation"] == 7
     assert meta["count"] == 800
     assert meta["dim"] == DIM
+    assert (meta["dtype"], meta["connectivity"]) == ("f16", 16)
     assert not path.with_suffix(".tmp").exists()
     index = reloaded(vectors)
     assert index.attach_hnsw(path, model_id="m", generation=7) is True
@@ -374,6 +405,51 @@ def test_damaged_or_stale_files_mean_rebuild(
         overlap += len(set(found) & set(truth))
     assert top_hits >= 18
     assert overlap >= 0.9 * 5 * len(queries)
+
+
+@pytest.mark.parametrize(
+    ("saved_with", "meta_change", "message"),
+    [
+        (HnswParams(dtype="f32"), {}, "is stale"),  # dtype changed in the settings
+        (HnswParams(connectivity=8), {}, "is stale"),
+        # A file from before dtype and degree were recorded: an f32 graph.
+        (HnswParams(dtype="f32"), {"dtype": None, "connectivity": None}, "is stale"),
+        # The sidecar says f16, the file holds an f32 graph (usearch would load it as such).
+        (HnswParams(dtype="f32"), {"dtype": "f16"}, "does not match its sidecar"),
+    ],
+)
+def test_graph_saved_with_other_options_means_rebuild(
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    saved_with: HnswParams,
+    meta_change: dict[str, Any],
+    message: str,
+) -> None:
+    vectors = unit(np.random.default_rng(22), 300)
+    old = VectorIndex(DIM, exact_limit=HNSW, hnsw=saved_with)
+    old.load(rows_of(vectors))
+    old.rebuild_hnsw()
+    path = tmp_path / "vectors.usearch"
+    old.save(path, model_id="m", generation=1)
+    sidecar = path.with_suffix(".json")
+    meta = json.loads(sidecar.read_text())
+    assert (meta["dtype"], meta["connectivity"]) == (saved_with.dtype, saved_with.connectivity)
+    for name, value in meta_change.items():
+        if value is None:
+            del meta[name]
+        else:
+            meta[name] = value
+    sidecar.write_text(json.dumps(meta))
+    index = reloaded(vectors)  # the defaults: f16, connectivity 16
+    with caplog.at_level(logging.WARNING, logger="maia.retrieval.index.vectors"):
+        assert index.attach_hnsw(path, model_id="m", generation=1) is False
+    assert message in caplog.text
+    index.rebuild_hnsw()
+    assert index._hnsw.dtype.name == "F16"  # type: ignore[attr-defined]
+    assert keys(index.search(vectors[7], Scope("t"), 1)) == [8]
+    # Saved again with the current options, the graph is attached as it is.
+    index.save(path, model_id="m", generation=1)
+    assert reloaded(vectors).attach_hnsw(path, model_id="m", generation=1) is True
 
 
 def test_saved_graph_after_removals_and_reuse_of_a_key(tmp_path: Path) -> None:

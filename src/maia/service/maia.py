@@ -38,6 +38,7 @@ def build_engine(settings: Settings, index_path: Path | None) -> RetrievalEngine
             connectivity=settings.hnsw_connectivity,
             expansion_add=settings.hnsw_expansion_add,
             expansion_search=settings.hnsw_expansion_search,
+            dtype=settings.hnsw_dtype,
         ),
     )
     return RetrievalEngine(embedder, index, index_path, token_counter(settings.token_encoding))
