@@ -17,6 +17,10 @@ import uvicorn
 
 from maia import Maia, Settings
 from maia.api import create_app
+from tests import pg_server
+
+# Read at import: the autouse fixture below hides MAIA_* variables from each test.
+REQUIRE_POSTGRES = os.environ.get("MAIA_TEST_REQUIRE_POSTGRES") == "1"
 
 
 @pytest.fixture(autouse=True)
@@ -146,3 +150,21 @@ def server(serve: Callable[..., LiveServer]) -> LiveServer:
 def client(server: LiveServer) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=server.url, timeout=30) as http:
         yield http
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[pg_server.PostgresServer | str]:
+    """The session's bundled PostgreSQL (started on first use, stopped at the end), or
+    why it could not start; tests take it through ``postgres_url`` or ``pg_server.usable``."""
+    server = pg_server.start()
+    yield server
+    if not isinstance(server, str):
+        server.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres_server: pg_server.PostgresServer | str) -> Iterator[str]:
+    """A fresh, empty schema on the session's PostgreSQL (pgvector installed); skipped,
+    or failed under MAIA_TEST_REQUIRE_POSTGRES=1, when PostgreSQL cannot run here."""
+    with pg_server.usable(postgres_server, required=REQUIRE_POSTGRES).schema() as url:
+        yield url

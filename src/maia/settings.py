@@ -161,6 +161,15 @@ class Settings(BaseSettings):
     max_content_chars: int = Field(65536, ge=1)
     max_request_bytes: int = Field(10 * 1024 * 1024, ge=1024)
     sqlite_synchronous: Literal["full", "normal"] = "full"
+    # PostgreSQL instead of the embedded SQLite store (docs/operations.md): any number of
+    # MAIA nodes over one database. Secret: the URL usually holds a password.
+    database_url: SecretStr | None = Field(None, validation_alias=_env("MAIA_DATABASE_URL"))
+    postgres_pool_min: int = Field(1, ge=0, le=1000)
+    postgres_pool_max: int = Field(10, ge=1, le=1000)
+    # pgvector HNSW: candidates per search (recall vs latency), and the graph's build options.
+    postgres_ef_search: int = Field(100, ge=1, le=1000)
+    postgres_hnsw_m: int = Field(16, ge=2, le=100)
+    postgres_hnsw_ef_construction: int = Field(128, ge=4, le=1000)
     retention_sweep_seconds: float = Field(3600.0, gt=0)
     embedding_provider: Literal["local", "openai", "hashing"] = Field(
         "local",
@@ -290,6 +299,17 @@ class Settings(BaseSettings):
     @classmethod
     def _expand(cls, value: Path) -> Path:
         return value.expanduser()
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        if not value.get_secret_value().startswith(("postgresql://", "postgres://")):
+            raise PydanticCustomError(
+                "database_url", "a postgresql:// URL is expected (the password is not shown)"
+            )
+        return value
 
     @classmethod
     def settings_customise_sources(

@@ -82,6 +82,14 @@ def serve(
         int | None, typer.Option("--port", "-p", help="HTTP port (default: 8080)")
     ] = None,
     data_dir: DataDirOption = None,
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            "--database-url",
+            help="PostgreSQL URL (postgresql://…) instead of the embedded store "
+            "(default: MAIA_DATABASE_URL)",
+        ),
+    ] = None,
     config: ConfigOption = None,
     auth: Annotated[
         bool, typer.Option("--auth", help="Require an API key even on loopback")
@@ -97,7 +105,7 @@ def serve(
         Path | None, typer.Option("--ssl-keyfile", help="TLS private key (PEM)")
     ] = None,
 ) -> None:
-    """Run the REST server (and MCP at /mcp) on the embedded store."""
+    """Run the REST server (and MCP at /mcp) on the embedded store or PostgreSQL."""
     import uvicorn
 
     from maia.api import create_app
@@ -111,6 +119,7 @@ def serve(
             host=host,
             http_port=port,
             data_dir=data_dir,
+            database_url=database_url,
             auth=auth or None,
             insecure=insecure or None,
             ssl_certfile=ssl_certfile,
@@ -146,7 +155,7 @@ def serve(
         scheme = "https" if settings.ssl_certfile else "http"
         err_console.print(
             f"MAIA {__version__} on {scheme}://{settings.host}:{settings.http_port} "
-            f"(data: {settings.data_dir})",
+            f"(data: {maia.store.location})",
             highlight=False,
         )
         try:
@@ -324,7 +333,7 @@ def bench_locomo(
 
 
 # Commands kept in modules of their own register themselves on `app` when imported.
-from maia.cli import admin, transfer  # noqa: E402, F401
+from maia.cli import admin, migrate, transfer  # noqa: E402, F401
 from maia.cli import memory as _memory  # noqa: E402, F401
 from maia.cli import namespace as _namespace  # noqa: E402, F401
 from maia.cli import stats as _stats  # noqa: E402, F401

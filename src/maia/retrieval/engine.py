@@ -24,7 +24,7 @@ from maia.retrieval.analyzer import QueryAnalysis
 from maia.retrieval.embed.base import Embedder, Vectors
 from maia.retrieval.fusion import Candidate, FusionMode, Scored, fuse
 from maia.retrieval.graph import proximity
-from maia.retrieval.index.vectors import Scope, Vector, VectorIndex
+from maia.retrieval.index.vectors import Scope, Vector, VectorIndex, VectorSearch
 from maia.retrieval.spans import span
 from maia.retrieval.text import STOP_WORDS, Attribution, keywords, split_attribution, words
 from maia.retrieval.tokens import TokenCounter
@@ -91,7 +91,7 @@ class RetrievalEngine:
     def __init__(
         self,
         embedder: Embedder,
-        index: VectorIndex,
+        index: VectorSearch,
         index_path: Path | None,
         tokens: TokenCounter,
     ) -> None:
@@ -116,21 +116,24 @@ class RetrievalEngine:
                 ", ".join(f"{m}: {n}" for m, n in stale.items()),
                 self.embedder.model_id,
             )
-        self.index.load(
+        index = self.index
+        if not isinstance(index, VectorIndex):  # the database searches its own embeddings
+            return
+        index.load(
             (v.seq, v.tenant, v.namespace, v.vector)
             for v in reader.iter_vectors(self.embedder.model_id)
         )
         generation = reader.vector_generation()
-        if self.index_path is not None and self.index.attach_hnsw(
+        if self.index_path is not None and index.attach_hnsw(
             self.index_path, model_id=self.embedder.model_id, generation=generation
         ):
             return
         if self.index_path is not None and self.index_path.exists():
             log.warning("rebuilding the vector index %s", self.index_path)
-        self.index.rebuild_hnsw()
+        index.rebuild_hnsw()
 
     def save(self, reader: StoreReader) -> None:
-        if self.index_path is not None:
+        if self.index_path is not None and isinstance(self.index, VectorIndex):
             self.index.save(
                 self.index_path,
                 model_id=self.embedder.model_id,
@@ -353,7 +356,7 @@ class _Pool:
         self,
         plan: SearchPlan,
         query_vector: Vector,
-        index: VectorIndex,
+        index: VectorSearch,
         bm25: dict[int, float],
         attributions: _Attributions,
     ) -> None:

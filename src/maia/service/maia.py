@@ -8,10 +8,13 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from maia.errors import AlreadyExists, InvalidInput
+from pydantic import SecretStr
+
+from maia.errors import AlreadyExists
 from maia.models import NamespaceConfig, NamespaceCreate, utcnow
 from maia.retrieval.embed.factory import embedder_from
 from maia.retrieval.engine import INDEX_FILE, RetrievalEngine
+from maia.retrieval.index.database import DatabaseVectorIndex, VectorDatabase
 from maia.retrieval.index.vectors import HnswParams, VectorIndex
 from maia.retrieval.tokens import token_counter
 from maia.security.audit import AuditLog
@@ -20,17 +23,26 @@ from maia.service.access import AccessRecorder
 from maia.service.base import DEFAULT_TENANT, Clock, Timings
 from maia.service.context import ContextOps
 from maia.service.learning import LearningOps
+from maia.service.stores import check_location, is_database_url, open_store
 from maia.service.tenants import TenantOps, UsageMeter
 from maia.service.transfer import TransferOps
 from maia.settings import Settings
 from maia.store.base import Store
-from maia.store.sqlite import SQLiteStore
 
 log = logging.getLogger(__name__)
 
 
-def build_engine(settings: Settings, index_path: Path | None) -> RetrievalEngine:
+def build_engine(
+    settings: Settings, index_path: Path | None, store: Store | None = None
+) -> RetrievalEngine:
+    """The engine for ``store``: the database's own vector search when it has one
+    (PostgreSQL), else an in-process index persisted at ``index_path``."""
     embedder = embedder_from(settings)
+    tokens = token_counter(settings.token_encoding)
+    if isinstance(store, VectorDatabase):
+        return RetrievalEngine(
+            embedder, DatabaseVectorIndex(store, embedder.model_id), None, tokens
+        )
     index = VectorIndex(
         embedder.dim,
         exact_limit=settings.vector_exact_limit,
@@ -41,7 +53,7 @@ def build_engine(settings: Settings, index_path: Path | None) -> RetrievalEngine
             dtype=settings.hnsw_dtype,
         ),
     )
-    return RetrievalEngine(embedder, index, index_path, token_counter(settings.token_encoding))
+    return RetrievalEngine(embedder, index, index_path, tokens)
 
 
 def open_audit_log(settings: Settings) -> AuditLog | None:
@@ -97,24 +109,26 @@ class Maia(ContextOps, TenantOps, TransferOps, LearningOps):
         clock: Clock = utcnow,
         **overrides: Any,
     ) -> Maia:
-        """Opens the store at ``location`` (a data directory), else ``settings.data_dir``."""
+        """Opens the store at ``location``: a data directory (embedded SQLite) or a
+        ``postgresql://`` URL; without one, ``settings.database_url``, else
+        ``settings.data_dir``."""
         if settings is None:
             settings = Settings.load(**overrides)
         elif overrides:
             settings = settings.model_copy(update=overrides)
         if location is not None:
             text = str(location)
-            if "://" in text:
-                raise InvalidInput(
-                    f"invalid location: unsupported database URL scheme in {text!r}; "
-                    "give a data directory path",
-                    field="location",
+            check_location(text)
+            if is_database_url(text):
+                settings = settings.model_copy(update={"database_url": SecretStr(text)})
+            else:
+                settings = settings.model_copy(
+                    update={"data_dir": Path(text).expanduser(), "database_url": None}
                 )
-            settings = settings.model_copy(update={"data_dir": Path(text).expanduser()})
-        store = SQLiteStore.in_dir(settings.data_dir, synchronous=settings.sqlite_synchronous)
+        store = open_store(settings)
         engine: RetrievalEngine | None = None
         try:
-            engine = build_engine(settings, settings.data_dir / INDEX_FILE)
+            engine = build_engine(settings, settings.data_dir / INDEX_FILE, store)
             with store.read() as tx:
                 engine.load(tx)
             maia = cls(store, settings, engine, clock=clock, audit=open_audit_log(settings))

@@ -18,7 +18,7 @@ import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -47,6 +47,25 @@ class Scope:
             ):
                 return True
         return False
+
+
+class VectorSearch(Protocol):
+    """What the engine asks of a vector index: the in-process ``VectorIndex`` (derived
+    from the store, loaded at start-up) or the database's own (``DatabaseVectorIndex``)."""
+
+    def __len__(self) -> int: ...
+
+    def add(
+        self, items: Sequence[tuple[int, str, str]], vectors: npt.NDArray[np.float32]
+    ) -> None: ...
+
+    def remove(self, keys: Iterable[int]) -> None: ...
+
+    def vectors(self, keys: Iterable[int]) -> dict[int, Vector]: ...
+
+    def search(
+        self, query: Vector, scope: Scope, k: int, *, allowed: Keys | None = None
+    ) -> list[tuple[int, float]]: ...
 
 
 HnswDtype = Literal["f16", "f32", "i8"]

@@ -42,10 +42,6 @@ def fts_query(text: str) -> str | None:
     return " OR ".join('"' + word.replace('"', '""') + '"' for word in words)
 
 
-def _escape_like(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 def _memory(row: sqlite3.Row) -> Memory:
     # Rows were validated on the way in; construct without re-validating (hot path).
     return Memory.model_construct(
@@ -135,9 +131,11 @@ class SQLiteSession(TenantSQL):
         params: list[Any] = [tenant]
         if flt.namespace is not None:
             if flt.include_descendants:
-                prefix = _escape_like(flt.namespace.rstrip("/")) + "/%"
-                clauses.append("(m.namespace = ? OR m.namespace LIKE ? ESCAPE '\\')")
-                params += [flt.namespace, prefix]
+                # Descendants ``ns/...`` as a byte range ("/" + 1 is "0"): case-sensitive
+                # like every namespace match (LIKE would ignore ASCII case).
+                base = flt.namespace.rstrip("/")
+                clauses.append("(m.namespace = ? OR (m.namespace >= ? AND m.namespace < ?))")
+                params += [flt.namespace, base + "/", base + "0"]
             else:
                 clauses.append("m.namespace = ?")
                 params.append(flt.namespace)
@@ -537,8 +535,8 @@ class SQLiteSession(TenantSQL):
         sql = f"SELECT {_NAMESPACE_COLUMNS} FROM namespaces WHERE tenant_id = ?"
         params: list[Any] = [tenant]
         if prefix:
-            sql += " AND name LIKE ? ESCAPE '\\'"
-            params.append(_escape_like(prefix) + "%")
+            sql += " AND substr(name, 1, length(?)) = ?"  # case-sensitive, unlike LIKE
+            params += [prefix, prefix]
         sql += " ORDER BY created_at, seq LIMIT ? OFFSET ?"
         rows = self._conn.execute(sql, (*params, page.limit, page.offset))
         return [_namespace(row) for row in rows]

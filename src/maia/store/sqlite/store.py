@@ -91,6 +91,8 @@ class SQLiteStore:
 
     @contextmanager
     def read(self) -> Iterator[StoreReader]:
+        if self._closed:  # this thread's reader may still be cached, but closed
+            raise Unavailable("store is closed")
         conn = self._reader()
         depth: int = getattr(self._local, "depth", 0)
         # One read transaction: every query in the block sees the same snapshot.

@@ -1,0 +1,221 @@
+"""Copying every record from one store to another (SQLite to PostgreSQL and back).
+
+Store to store, through the Store protocol: tenants, API keys (hashes), namespaces,
+memories with their embeddings, and relations. Records already in the target (same
+id) are skipped, so an interrupted copy is resumed by running it again. ``verify``
+compares counts and a checksum of every tenant's memories and embeddings on both sides.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from maia.models import ZERO_TIME, Memory, MemoryFilter, Page, Tenant
+from maia.store.base import Store, StoreReader, VectorRow, chunked
+
+if TYPE_CHECKING:
+    from hashlib import _Hash as Hash
+
+BATCH = 500
+
+Progress = Callable[[str, int], None]  # (what, how many more) after each batch
+
+
+@dataclass
+class CopyReport:
+    tenants: int = 0
+    api_keys: int = 0
+    namespaces: int = 0
+    memories: int = 0
+    vectors: int = 0
+    relations: int = 0
+    skipped: int = 0  # records the target already had
+
+    def as_dict(self) -> dict[str, int]:
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class Tally:
+    """What one store holds, per tenant: counts and a checksum of memories + embeddings."""
+
+    tenants: int
+    api_keys: int
+    namespaces: dict[str, int] = field(default_factory=dict)
+    memories: dict[str, int] = field(default_factory=dict)
+    checksums: dict[str, str] = field(default_factory=dict)
+
+    def differences(self, other: Tally) -> list[str]:
+        found: list[str] = []
+        for name in ("tenants", "api_keys", "namespaces", "memories", "checksums"):
+            mine, theirs = getattr(self, name), getattr(other, name)
+            if mine != theirs:
+                found.append(f"{name}: source {mine} != target {theirs}")
+        return found
+
+
+def _tenants(store: Store) -> Iterator[Tenant]:
+    offset = 0
+    while True:
+        with store.read() as tx:
+            page = tx.list_tenants(Page(limit=1000, offset=offset))
+        yield from page
+        if len(page) < 1000:
+            return
+        offset += len(page)
+
+
+def total_memories(store: Store) -> int:
+    with store.read() as tx:
+        return tx.total_memories()
+
+
+def copy_store(source: Store, target: Store, progress: Progress | None = None) -> CopyReport:
+    """Copies what ``target`` lacks of ``source``; safe to run again after a failure."""
+    report = CopyReport()
+    tick = progress or (lambda _what, _n: None)
+    for tenant in _tenants(source):
+        with target.write() as tx:
+            if tx.get_tenant(tenant.id) is None:
+                tx.insert_tenant(tenant)
+                report.tenants += 1
+            else:
+                report.skipped += 1
+        _copy_keys(source, target, tenant.id, report)
+        _copy_namespaces(source, target, tenant.id, report)
+        _copy_memories(source, target, tenant.id, report, tick)
+    return report
+
+
+def _copy_keys(source: Store, target: Store, tenant: str, report: CopyReport) -> None:
+    with source.read() as tx:
+        keys = tx.list_api_keys(tenant)
+    with target.write() as tx:
+        for key in keys:
+            if tx.get_api_key(key.key) is not None:
+                report.skipped += 1
+                continue
+            tx.insert_api_key(key)
+            if key.revoked_at is not None:
+                tx.revoke_api_key(key.key, key.revoked_at)
+            report.api_keys += 1
+        used = {k.key: k.last_used_at for k in keys if k.last_used_at != ZERO_TIME}
+        if used:
+            tx.set_keys_last_used(used)
+
+
+def _copy_namespaces(source: Store, target: Store, tenant: str, report: CopyReport) -> None:
+    offset = 0
+    while True:
+        with source.read() as tx:
+            page = tx.list_namespaces(tenant, Page(limit=1000, offset=offset))
+        with target.write() as tx:
+            for namespace in page:
+                if tx.get_namespace(tenant, namespace.id) is not None:
+                    report.skipped += 1
+                    continue
+                tx.insert_namespace(tenant, namespace)
+                report.namespaces += 1
+        if len(page) < 1000:
+            return
+        offset += len(page)
+
+
+def _copy_memories(
+    source: Store, target: Store, tenant: str, report: CopyReport, tick: Progress
+) -> None:
+    # One snapshot of the source, streamed in batches; each batch is one target
+    # transaction (memories, then their embeddings under the target's keys).
+    ids: list[str] = []
+    with source.read() as reader:
+        batch: list[Memory] = []
+        for memory in reader.iter_memories(tenant, MemoryFilter()):
+            batch.append(memory)
+            if len(batch) == BATCH:
+                _write_batch(reader, target, tenant, batch, report)
+                ids += [m.id for m in batch]
+                tick("memories", len(batch))
+                batch = []
+        if batch:
+            _write_batch(reader, target, tenant, batch, report)
+            ids += [m.id for m in batch]
+            tick("memories", len(batch))
+        # Relations last: both ends exist by now.
+        for chunk in chunked(ids):
+            edges = reader.edges(tenant, chunk, direction="out")
+            if edges:
+                with target.write() as tx:
+                    for edge in edges:
+                        tx.put_edge(tenant, edge)
+                report.relations += len(edges)
+
+
+def _write_batch(
+    reader: StoreReader, target: Store, tenant: str, batch: list[Memory], report: CopyReport
+) -> None:
+    vectors = reader.vectors_of(tenant, [m.id for m in batch])
+    with target.write() as tx:
+        existing = tx.memory_owners([m.id for m in batch])
+        new = [m for m in batch if m.id not in existing]
+        report.skipped += len(batch) - len(new)
+        if not new:
+            return
+        seqs = tx.insert_memories(tenant, new)
+        rows = [
+            VectorRow(seq, vectors[m.id].model_id, vectors[m.id].vector)
+            for seq, m in zip(seqs, new, strict=True)
+            if m.id in vectors
+        ]
+        if rows:
+            tx.put_vectors(rows)
+        report.memories += len(new)
+        report.vectors += len(rows)
+
+
+def tally(store: Store) -> Tally:
+    """Counts and per-tenant checksums (memories in id order, with their embeddings)."""
+    namespaces: dict[str, int] = {}
+    memories: dict[str, int] = {}
+    checksums: dict[str, str] = {}
+    keys = 0
+    tenants = list(_tenants(store))
+    with store.read() as tx:
+        for tenant in tenants:
+            keys += len(tx.list_api_keys(tenant.id))
+            namespaces[tenant.id] = tx.count_namespaces(tenant.id)
+            digest = hashlib.sha256()
+            count = 0
+            batch: list[Memory] = []
+            ids: list[str] = []
+            for memory in tx.iter_memories(tenant.id, MemoryFilter()):
+                batch.append(memory)
+                ids.append(memory.id)
+                if len(batch) == BATCH:
+                    count += _digest(tx, tenant.id, batch, digest)
+                    batch = []
+            count += _digest(tx, tenant.id, batch, digest)
+            memories[tenant.id] = count
+            edges = [
+                edge
+                for chunk in chunked(sorted(ids))
+                for edge in tx.edges(tenant.id, chunk, direction="out")
+            ]
+            for edge in sorted(edges, key=lambda e: (e.source_id, e.target_id, e.type)):
+                digest.update(edge.model_dump_json().encode())
+            checksums[tenant.id] = digest.hexdigest()
+    return Tally(len(tenants), keys, namespaces, memories, checksums)
+
+
+def _digest(reader: StoreReader, tenant: str, batch: list[Memory], digest: Hash) -> int:
+    if not batch:
+        return 0
+    vectors = reader.vectors_of(tenant, [m.id for m in batch])
+    for memory in batch:
+        digest.update(memory.model_dump_json(exclude={"relations"}).encode())
+        stored = vectors.get(memory.id)
+        if stored is not None:
+            digest.update(stored.model_id.encode() + stored.vector)
+    return len(batch)
