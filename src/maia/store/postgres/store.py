@@ -26,7 +26,8 @@ from maia.errors import Conflict, InvalidInput, MaiaError, Unavailable
 from maia.store.base import Store, StoreWriter
 from maia.store.postgres import vectors
 from maia.store.postgres.schema import migrate
-from maia.store.postgres.session import PostgresSession, VectorIndexes
+from maia.store.postgres.session import PostgresSession
+from maia.store.postgres.vector_sql import VectorIndexes
 
 log = logging.getLogger(__name__)
 
