@@ -23,6 +23,7 @@ from pydantic import (
     ValidationError,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 from pydantic_core import PydanticCustomError
 from pydantic_settings import (
@@ -202,6 +203,10 @@ class Settings(BaseSettings):
     proxy_context_position: Literal["system", "first_user", "before_last"] = "system"
     proxy_token_budget: int = Field(4000, ge=1)
     proxy_min_score: float = Field(0.3, ge=0.0, le=1.0)
+    # What learns from proxied turns: the built-in rules, or a model through the router
+    # (falling back to the rules when it gives no usable answer).
+    proxy_extractor: Literal["rules", "llm"] = "rules"
+    proxy_extractor_model: str | None = None
     # MCP ``forget`` by query: only hits scoring at least this are deleted, at most this many.
     mcp_forget_min_score: float = Field(0.5, ge=0.0, le=1.0)
     mcp_forget_max: int = Field(100, ge=1, le=1000)
@@ -299,6 +304,15 @@ class Settings(BaseSettings):
     @classmethod
     def _expand(cls, value: Path) -> Path:
         return value.expanduser()
+
+    @model_validator(mode="after")
+    def _extractor_model(self) -> Settings:
+        if self.proxy_extractor == "llm" and not self.proxy_extractor_model:
+            raise PydanticCustomError(
+                "proxy_extractor",
+                "proxy_extractor 'llm' needs proxy_extractor_model (a model the router knows)",
+            )
+        return self
 
     @field_validator("database_url")
     @classmethod

@@ -108,7 +108,7 @@ def memory_type(category: str) -> str:
 def extract(messages: Sequence[dict[str, Any]], reply: str | None) -> list[Extracted]:
     """The memories of one turn: from the last user message and from the reply."""
     found: list[Extracted] = []
-    user = _last_user_text(messages)
+    user = last_user_text(messages)
     if user:
         found += [_finish(f, USER_MESSAGE) for f in _from_user(user)]
     if reply:
@@ -119,7 +119,7 @@ def extract(messages: Sequence[dict[str, Any]], reply: str | None) -> list[Extra
     return list(unique.values())[:MAX_EXTRACTIONS]
 
 
-def _last_user_text(messages: Sequence[dict[str, Any]]) -> str | None:
+def last_user_text(messages: Sequence[dict[str, Any]]) -> str | None:
     """The last user message's text, if no assistant message came after it (in a tool
     loop the user's words were mined on the turn that asked)."""
     for message in reversed(messages):

@@ -28,6 +28,7 @@ from maia.inference.router import InferenceRouter
 from maia.models import ContextRequest, Scope
 from maia.proxy.extract import extract
 from maia.proxy.inject import context_block, context_query, inject
+from maia.proxy.llm_extract import extract_with_model
 from maia.service import Maia
 
 log = logging.getLogger(__name__)
@@ -158,23 +159,35 @@ async def _inject(turn: Turn, maia: Maia, budget: int) -> None:
     turn.tokens_injected = maia.engine.tokens.count(block)
 
 
-def _learn_later(maia: Maia, turn: Turn, reply: str | None, conversation_id: str | None) -> None:
-    """Extraction and storage run after the answer went out (a worker thread)."""
+def _learn_later(
+    maia: Maia,
+    turn: Turn,
+    reply: str | None,
+    conversation_id: str | None,
+    inference: InferenceRouter,
+) -> None:
+    """Extraction and storage run after the answer went out (a task, then a thread)."""
     if not turn.learn:
         return
-    found = extract(turn.original_messages, reply)
-    if not found:
-        return
+    settings = maia.settings
 
     async def run() -> None:
         try:
-            await anyio.to_thread.run_sync(
-                lambda: maia.learn(
-                    found,
-                    namespace=turn.namespace,
-                    conversation_id=turn.conversation_id or conversation_id,
+            found = None
+            if settings.proxy_extractor == "llm" and settings.proxy_extractor_model:
+                found = await extract_with_model(
+                    inference, settings.proxy_extractor_model, turn.original_messages, reply
                 )
-            )
+            if found is None:
+                found = extract(turn.original_messages, reply)
+            if found:
+                await anyio.to_thread.run_sync(
+                    lambda: maia.learn(
+                        found,
+                        namespace=turn.namespace,
+                        conversation_id=turn.conversation_id or conversation_id,
+                    )
+                )
         except Exception:  # learning is best effort; the answer was already given
             log.exception("learning from a proxied conversation failed")
 
@@ -202,7 +215,7 @@ async def chat_completions(request: Request, maia: MaiaDep) -> Response:
         if turn.body.get("stream"):
             chunks, provider = await inference.stream(turn.body, provider=turn.provider)
             return StreamingResponse(
-                _sse(chunks, maia, turn),
+                _sse(chunks, maia, turn, inference),
                 media_type="text/event-stream",
                 headers={
                     "Cache-Control": "no-cache",
@@ -213,12 +226,13 @@ async def chat_completions(request: Request, maia: MaiaDep) -> Response:
         response, provider = await inference.complete(turn.body, provider=turn.provider)
     except MaiaError as exc:
         return error_response(exc)
-    _learn_later(maia, turn, _reply_text(response), str(response.get("id") or "") or None)
+    response_id = str(response.get("id") or "") or None
+    _learn_later(maia, turn, _reply_text(response), response_id, inference)
     return json_response(response, headers=turn.headers(provider))
 
 
 async def _sse(
-    chunks: AsyncIterator[dict[str, Any]], maia: Maia, turn: Turn
+    chunks: AsyncIterator[dict[str, Any]], maia: Maia, turn: Turn, inference: InferenceRouter
 ) -> AsyncIterator[bytes]:
     """OpenAI's stream framing: ``data: <chunk>`` events, then ``data: [DONE]``."""
     parts: list[str] = []
@@ -235,7 +249,7 @@ async def _sse(
         error = json.loads(bytes(error_response(exc).body))
         yield b"data: " + json.dumps(error).encode() + b"\n\n"
     else:
-        _learn_later(maia, turn, "".join(parts) or None, completion_id)
+        _learn_later(maia, turn, "".join(parts) or None, completion_id, inference)
     yield b"data: [DONE]\n\n"
 
 
