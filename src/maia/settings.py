@@ -150,9 +150,11 @@ class Settings(BaseSettings):
     # suspensions made on another node take effect within this time).
     auth_cache_seconds: float = Field(5.0, ge=0)
     # Per-key request limit (requests a minute, 0 = none), on top of the per-IP limit and
-    # the tenant's requests_per_minute quota. Counters live in rate_limit_storage.
+    # the tenant's requests_per_minute quota. Counters live in rate_limit_storage:
+    # "auto" (the store's PostgreSQL database when database_url is set, else memory://),
+    # "database", or a limits storage URI (maia.security.limits.storage_uri).
     key_rate_limit_per_minute: int = Field(0, ge=0)
-    rate_limit_storage: str = "memory://"
+    rate_limit_storage: str = Field("auto", min_length=1)
     audit_log: bool = True
     audit_path: Path | None = None
     audit_max_bytes: int = Field(10 * 1024 * 1024, ge=1024)

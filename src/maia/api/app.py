@@ -42,7 +42,7 @@ from maia.errors import MaiaError, RateLimited
 from maia.inference import InferenceRouter
 from maia.mcp import McpHttpEndpoint, create_mcp_server
 from maia.mcp.http import MCP_PATH
-from maia.security.limits import RequestLimiter
+from maia.security.limits import RequestLimiter, storage_uri
 from maia.security.principal import Principal
 from maia.service import Maia
 
@@ -93,6 +93,7 @@ def create_app(maia: Maia) -> FastAPI:
                     await job
             if stop_tracing is not None:
                 await anyio.to_thread.run_sync(stop_tracing)  # sends the last spans
+            limiter.close()  # the rate-limit storage's connections, if any
 
     app = FastAPI(
         title="MAIA",
@@ -138,8 +139,9 @@ def create_app(maia: Maia) -> FastAPI:
 
     auth = Authenticator(maia)
     app.state.auth = auth
+    database_url = settings.database_url.get_secret_value() if settings.database_url else None
     limiter = RequestLimiter(
-        settings.rate_limit_storage,
+        storage_uri(settings.rate_limit_storage, database_url),
         ip_rps=settings.rate_limit_rps,
         key_per_minute=settings.key_rate_limit_per_minute,
     )

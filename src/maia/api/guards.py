@@ -9,7 +9,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from maia.api.errors import render_error
 from maia.api.responses import JSON_MEDIA_TYPE
-from maia.errors import RateLimited
+from maia.errors import MaiaError, RateLimited
 from maia.security.limits import RequestLimiter
 
 # Paths anyone may call, whatever the auth settings (probes, scrapers, API docs).
@@ -47,8 +47,8 @@ class RateLimitMiddleware:
         client = scope.get("client")
         try:
             self.limiter.check_ip(client[0] if client else "unknown")
-        except RateLimited as exc:
-            if self.on_reject is not None:
+        except MaiaError as exc:  # over the limit, or the limit's storage is down (503)
+            if self.on_reject is not None and isinstance(exc, RateLimited):
                 self.on_reject()
             status, body, headers = render_error(exc)
             await send_json(send, status, body, **headers)
