@@ -6,12 +6,13 @@ admin keys only.
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import threading
 from collections import defaultdict
 from datetime import date, datetime
 
-from maia.errors import Forbidden, InvalidInput, NotFound
+from maia.errors import AlreadyExists, Forbidden, InvalidInput, NotFound
 from maia.models import (
     SYSTEM_TENANT,
     ApiKey,
@@ -71,7 +72,9 @@ class TenantOps(AdminOps):
         """The built-in tenant exists in every store (admin and single-tenant use)."""
         with self._write() as tx:
             if tx.get_tenant(SYSTEM_TENANT) is None:
-                tx.insert_tenant(system_tenant(self._clock()))
+                # Another node starting at the same moment may insert it first.
+                with contextlib.suppress(AlreadyExists):
+                    tx.insert_tenant(system_tenant(self._clock()))
 
     def create_tenant(self, data: TenantCreate) -> Tenant:
         now = self._clock()

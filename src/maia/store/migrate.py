@@ -143,14 +143,20 @@ def _copy_memories(
             _write_batch(reader, target, tenant, batch, report)
             ids += [m.id for m in batch]
             tick("memories", len(batch))
-        # Relations last: both ends exist by now.
+        # Relations last: both ends exist by now. Those the target has are skipped.
         for chunk in chunked(ids):
             edges = reader.edges(tenant, chunk, direction="out")
-            if edges:
-                with target.write() as tx:
-                    for edge in edges:
-                        tx.put_edge(tenant, edge)
-                report.relations += len(edges)
+            if not edges:
+                continue
+            with target.write() as tx:
+                have = {
+                    (e.source_id, e.target_id, e.type)
+                    for e in tx.edges(tenant, chunk, direction="out")
+                }
+                new = [e for e in edges if (e.source_id, e.target_id, e.type) not in have]
+                for edge in new:
+                    tx.put_edge(tenant, edge)
+            report.relations += len(new)
 
 
 def _write_batch(
