@@ -99,3 +99,21 @@ def test_an_unsupported_url_scheme_is_refused(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "postgresql://" in " ".join(result.stderr.split())
     assert not (tmp_path / "target").exists()
+
+
+@pytest.mark.postgres
+def test_local_commands_act_on_the_database_named_in_the_environment(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch, settings: Settings
+) -> None:
+    # Bootstrapping keys of a PostgreSQL deployment: `maia admin` with MAIA_DATABASE_URL.
+    monkeypatch.setenv("MAIA_DATABASE_URL", postgres_url)
+    monkeypatch.setenv("MAIA_EMBEDDING_PROVIDER", "hashing")
+    result = CliRunner().invoke(app, ["admin", "key", "create", "--name", "ops", "--scopes", "*"])
+    assert result.exit_code == 0, result.output
+    store = open_location(postgres_url, settings)
+    try:
+        with store.read() as tx:
+            keys = tx.list_api_keys("system")
+    finally:
+        store.close()
+    assert [k.name for k in keys] == ["ops"]
