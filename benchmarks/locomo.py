@@ -22,6 +22,9 @@ def main() -> int:
     parser.add_argument("--mode", action="append", choices=list(MODES))
     parser.add_argument("--conversations", type=int, default=None)
     parser.add_argument("--embedding-provider", default="local")
+    parser.add_argument(
+        "--database-url", default=None, help="an empty PostgreSQL database instead of SQLite"
+    )
     args = parser.parse_args()
     report = run(
         args.data,
@@ -29,6 +32,7 @@ def main() -> int:
         modes=args.mode or list(MODES),
         limit_conversations=args.conversations,
         progress=lambda message: print(message, file=sys.stderr),
+        database_url=args.database_url,
     )
     print(markdown(report))
     return 0

@@ -453,6 +453,16 @@ def test_full_text_matches_any_word_best_first(store: Store) -> None:
     assert _found(store, "zebra") == []
 
 
+def test_full_text_weighs_a_rare_word_over_a_common_one(store: Store) -> None:
+    # BM25's inverse document frequency: a memory with the query's rare word beats one
+    # that repeats its common word (without IDF, every word would count the same).
+    common = [memory(f"notes about apples number {i}") for i in range(20)]
+    repeats = memory("apples, apples, apples")
+    rare = memory("a zebra was seen walking slowly near the old wooden fence by the river")
+    insert(store, "t", *common, repeats, rare)
+    assert _found(store, "apples zebra")[0] == rare.id
+
+
 def test_full_text_ignores_case_diacritics_and_punctuation(store: Store) -> None:
     cafe = memory("Meet at the Café Überweg, see example.com/menu or call 555-0199")
     kanji = memory("東京 に 行く")

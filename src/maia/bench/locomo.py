@@ -203,12 +203,15 @@ def run(
     modes: Sequence[str] = tuple(MODES),
     limit_conversations: int | None = None,
     progress: Callable[[str], None] | None = None,
+    database_url: str | None = None,
 ) -> Report:
+    """``database_url``: run on that (empty) PostgreSQL database instead of a temporary
+    SQLite store."""
     conversations = load(data)[:limit_conversations]
     say = progress or (lambda _: None)
     with tempfile.TemporaryDirectory(prefix="maia-locomo-") as tmp:
         overrides = {"sqlite_synchronous": "normal", **(settings_overrides or {})}
-        with Maia.open(tmp, **overrides) as maia:
+        with Maia.open(database_url or tmp, **overrides) as maia:
             say(f"ingesting {sum(len(c.turns) for c in conversations)} turns")
             dia_of, seconds = ingest(maia, conversations)
             results = {}

@@ -8,9 +8,10 @@ two engines differ the choice made here is written next to the code:
   SQLite's ``unicode61 remove_diacritics``), then stemmed by PostgreSQL's ``english``
   configuration. PostgreSQL's own parser would keep ``example.com``, ``3.14`` or
   ``a/b/c`` as single tokens, so a word query would not find them as SQLite does.
-  Ranking is ``ts_rank`` (tags weigh half as much as content, like SQLite's BM25
-  weights) normalised by document length; it has no IDF, so scores differ from BM25,
-  and English stop words are not indexed (a query of stop words only finds nothing).
+  Ranking is BM25-like: each query word's ``ts_rank`` (tags weigh half as much as
+  content, like SQLite's BM25 weights; normalised by document length) weighted by the
+  word's inverse document frequency. Scores differ from SQLite's BM25 in scale, not in
+  spirit. English stop words are not indexed (a query of stop words only finds nothing).
 * In a write transaction the reads a service uses for read-modify-write
   (``get_memory``, ``get_memories``, ``get_namespace``, ``get_tenant``,
   ``tenant_usage``, ``count_memories``) lock what they read (``FOR UPDATE``), so two
@@ -67,6 +68,10 @@ _NAMESPACE_COLUMNS = "id, name, parent, template, config, created_at, updated_at
 _SEARCH = "setweight(to_tsvector('english', %s), 'A') || setweight(to_tsvector('english', %s), 'B')"
 
 _cursor_names = itertools.count(1)
+# The lexemes of a parsed tsquery ('citi' | 'rosa'); each is ranked with its own IDF, so
+# a query's first words only (a long query's rarer words would cost a rank call each).
+_LEXEME = re.compile(r"'((?:[^']|'')+)'")
+MAX_RANKED_WORDS = 32
 
 
 def _latin(ch: str) -> bool:
@@ -95,6 +100,11 @@ def ts_query(text: str) -> str | None:
     unique = dict.fromkeys(w for w in words(text) if len(w.encode()) <= _MAX_LEXEME_BYTES)
     chosen = list(unique)[:MAX_QUERY_WORDS]
     return " | ".join(f"'{word}'" for word in chosen) or None
+
+
+def _unqualified(columns: str) -> str:
+    """``m.seq, m.id`` -> ``seq, id``: the columns as a CTE over ``memories m`` names them."""
+    return ", ".join(c.strip().removeprefix("m.") for c in columns.split(","))
 
 
 def _memory(row: TupleRow) -> Memory:
@@ -379,15 +389,35 @@ class PostgresSession(TenantSQL, VectorSQL):
     def _text_search(
         self, columns: str, tenant: str, query: str, flt: MemoryFilter, limit: int
     ) -> list[TupleRow]:
+        """Matches of any query word ranked BM25-like: each word's ``ts_rank`` (term
+        frequency, length-normalised) weighted by its inverse document frequency (its
+        matches in scope against the tenant's memories), so a rare word outweighs a
+        common one (``ts_rank`` alone has no IDF: every word would count the same)."""
         tsquery = self._tsquery(query) if limit > 0 else None
         if tsquery is None:
             return []
+        lexemes = list(dict.fromkeys(_LEXEME.findall(tsquery)))[:MAX_RANKED_WORDS]
         where, params = self._where(tenant, flt)
+        terms = [f"'{lexeme}'" for lexeme in lexemes]
+        frequencies = ", ".join(
+            f"count(*) FILTER (WHERE search @@ %s::tsquery) AS d{i}" for i in range(len(terms))
+        )
+        idf = "ln(1 + (n.total - d.d{i} + 0.5) / (d.d{i} + 0.5))"
+        score = " + ".join(
+            f"{idf.format(i=i)} * ts_rank('{_RANK_WEIGHTS}', x.search, %s::tsquery, 1)"
+            for i in range(len(terms))
+        )
         return self._conn.execute(
-            f"SELECT {columns}, ts_rank('{_RANK_WEIGHTS}', m.search, %s::tsquery, 1) AS relevance "
-            f"FROM memories m WHERE m.search @@ %s::tsquery AND {where} "
-            "ORDER BY relevance DESC, m.created_at, m.seq LIMIT %s",
-            (tsquery, tsquery, *params, limit),
+            f"WITH x AS MATERIALIZED (SELECT {columns}, m.created_at AS at_, m.search "
+            f"FROM memories m WHERE m.search @@ %s::tsquery AND {where}), "
+            f"d AS (SELECT {frequencies} FROM x), "
+            # N: the tenant's memory count (kept by triggers; counting the scope would
+            # read every row of a large tenant).
+            "n AS (SELECT greatest((SELECT count(*) FROM x), coalesce((SELECT memory_count "
+            "FROM tenant_usage WHERE tenant_id = %s), 0))::float8 AS total) "
+            f"SELECT {_unqualified(columns)}, {score} AS relevance FROM x, d, n "
+            "ORDER BY relevance DESC, at_, seq LIMIT %s",
+            (tsquery, *params, *terms, tenant, *terms, limit),
         ).fetchall()
 
     def search_text(self, tenant: str, query: str, flt: MemoryFilter, limit: int) -> list[TextHit]:
