@@ -8,7 +8,7 @@ all or nothing. Every method takes the tenant id and filters by it.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
@@ -300,6 +300,18 @@ def stored_size(memory: Memory) -> int:
         if value:
             size += len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode())
     return size
+
+
+def batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    """A stream in lists of ``size`` (the last one shorter), read as they are used."""
+    batch: list[T] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def chunked(items: Sequence[T], size: int = 500) -> Iterator[Sequence[T]]:

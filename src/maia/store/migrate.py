@@ -11,15 +11,17 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from maia.models import ZERO_TIME, Memory, MemoryFilter, Page, Tenant
-from maia.store.base import Store, StoreReader, VectorRow, chunked
+from maia.store.base import Store, StoreReader, VectorRow, batched, chunked
 
 if TYPE_CHECKING:
     from hashlib import _Hash as Hash
 
 BATCH = 500
+PAGE = 1000
+T = TypeVar("T")
 
 Progress = Callable[[str, int], None]  # (what, how many more) after each batch
 
@@ -57,15 +59,21 @@ class Tally:
         return found
 
 
-def _tenants(store: Store) -> Iterator[Tenant]:
+def _pages(store: Store, fetch: Callable[[StoreReader, Page], list[T]]) -> Iterator[list[T]]:
+    """Every page of a listing, 1,000 records at a time, each page in its own read."""
     offset = 0
     while True:
         with store.read() as tx:
-            page = tx.list_tenants(Page(limit=1000, offset=offset))
-        yield from page
-        if len(page) < 1000:
+            page = fetch(tx, Page(limit=PAGE, offset=offset))
+        yield page
+        if len(page) < PAGE:
             return
         offset += len(page)
+
+
+def _tenants(store: Store) -> Iterator[Tenant]:
+    for page in _pages(store, lambda tx, page: tx.list_tenants(page)):
+        yield from page
 
 
 def total_memories(store: Store) -> int:
@@ -108,10 +116,7 @@ def _copy_keys(source: Store, target: Store, tenant: str, report: CopyReport) ->
 
 
 def _copy_namespaces(source: Store, target: Store, tenant: str, report: CopyReport) -> None:
-    offset = 0
-    while True:
-        with source.read() as tx:
-            page = tx.list_namespaces(tenant, Page(limit=1000, offset=offset))
+    for page in _pages(source, lambda tx, page: tx.list_namespaces(tenant, page)):
         with target.write() as tx:
             for namespace in page:
                 if tx.get_namespace(tenant, namespace.id) is not None:
@@ -119,9 +124,6 @@ def _copy_namespaces(source: Store, target: Store, tenant: str, report: CopyRepo
                     continue
                 tx.insert_namespace(tenant, namespace)
                 report.namespaces += 1
-        if len(page) < 1000:
-            return
-        offset += len(page)
 
 
 def _copy_memories(
@@ -131,15 +133,7 @@ def _copy_memories(
     # transaction (memories, then their embeddings under the target's keys).
     ids: list[str] = []
     with source.read() as reader:
-        batch: list[Memory] = []
-        for memory in reader.iter_memories(tenant, MemoryFilter()):
-            batch.append(memory)
-            if len(batch) == BATCH:
-                _write_batch(reader, target, tenant, batch, report)
-                ids += [m.id for m in batch]
-                tick("memories", len(batch))
-                batch = []
-        if batch:
+        for batch in batched(reader.iter_memories(tenant, MemoryFilter()), BATCH):
             _write_batch(reader, target, tenant, batch, report)
             ids += [m.id for m in batch]
             tick("memories", len(batch))
@@ -182,7 +176,8 @@ def _write_batch(
 
 
 def tally(store: Store) -> Tally:
-    """Counts and per-tenant checksums (memories in id order, with their embeddings)."""
+    """Counts and per-tenant checksums (memories oldest first, with their embeddings,
+    then their relations)."""
     namespaces: dict[str, int] = {}
     memories: dict[str, int] = {}
     checksums: dict[str, str] = {}
@@ -194,15 +189,10 @@ def tally(store: Store) -> Tally:
             namespaces[tenant.id] = tx.count_namespaces(tenant.id)
             digest = hashlib.sha256()
             count = 0
-            batch: list[Memory] = []
             ids: list[str] = []
-            for memory in tx.iter_memories(tenant.id, MemoryFilter()):
-                batch.append(memory)
-                ids.append(memory.id)
-                if len(batch) == BATCH:
-                    count += _digest(tx, tenant.id, batch, digest)
-                    batch = []
-            count += _digest(tx, tenant.id, batch, digest)
+            for batch in batched(tx.iter_memories(tenant.id, MemoryFilter()), BATCH):
+                count += _digest(tx, tenant.id, batch, digest)
+                ids += [m.id for m in batch]
             memories[tenant.id] = count
             edges = [
                 edge
@@ -216,8 +206,6 @@ def tally(store: Store) -> Tally:
 
 
 def _digest(reader: StoreReader, tenant: str, batch: list[Memory], digest: Hash) -> int:
-    if not batch:
-        return 0
     vectors = reader.vectors_of(tenant, [m.id for m in batch])
     for memory in batch:
         digest.update(memory.model_dump_json(exclude={"relations"}).encode())
