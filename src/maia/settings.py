@@ -51,6 +51,9 @@ def _env(*env_names: str) -> AliasChoices:
     return AliasChoices(*env_names)
 
 
+# What a PostgreSQL URL starts with (``database_url``, ``Maia.open``, ``maia migrate``).
+POSTGRES_PREFIXES = ("postgresql://", "postgres://")
+
 # Where each inference provider type lives unless ``base_url`` says otherwise.
 DEFAULT_BASE_URLS = {
     "openai": "https://api.openai.com/v1",
@@ -321,7 +324,7 @@ class Settings(BaseSettings):
     def _postgres_url(cls, value: SecretStr | None) -> SecretStr | None:
         if value is None or not value.get_secret_value():
             return None
-        if not value.get_secret_value().startswith(("postgresql://", "postgres://")):
+        if not value.get_secret_value().startswith(POSTGRES_PREFIXES):
             raise PydanticCustomError(
                 "database_url", "a postgresql:// URL is expected (the password is not shown)"
             )

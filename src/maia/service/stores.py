@@ -6,18 +6,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from maia.errors import InvalidInput, Unavailable
-from maia.settings import Settings
+from maia.settings import POSTGRES_PREFIXES, Settings
 from maia.store.base import Store
 from maia.store.sqlite import SQLiteStore
 
 if TYPE_CHECKING:
     from maia.store.postgres import PostgresStore
 
-POSTGRES_SCHEMES = ("postgresql://", "postgres://")
-
 
 def is_database_url(location: str) -> bool:
-    return location.startswith(POSTGRES_SCHEMES)
+    return location.startswith(POSTGRES_PREFIXES)
 
 
 def check_location(location: str) -> None:
