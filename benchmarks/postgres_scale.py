@@ -11,9 +11,9 @@ parts (``--part``, repeatable; both by default):
   vectors at size N). Bulk load: the memory rows through ``PostgresSession.
   insert_memories`` (executemany, ``INSERT_BATCH`` rows a transaction), the vectors
   with a binary ``COPY`` into ``memory_vectors`` while no HNSW index exists, then
-  ``VACUUM ANALYZE``; then the last vector, written through ``put_vectors``, makes the
-  store create the dimension's HNSW index (``_ensure_hnsw``: ``CREATE INDEX … USING
-  hnsw``, m 16, ef_construction 128) over all of them: that write is the build time.
+  ``VACUUM ANALYZE``; then the store builds the dimension's HNSW index over all of
+  them as a bulk load's end does (``PostgresStore.build_indexes``: ``CREATE INDEX
+  CONCURRENTLY … USING hnsw``, m 16, ef_construction 128): that is the build time.
   After ``--warmup`` (2,000) other searches, ``--queries`` (1,000) searches for the 10
   nearest go through ``DatabaseVectorIndex.search`` (what the engine calls; it calls
   ``PostgresStore.search_vectors``), one at a time, for each ``--ef`` value (the
@@ -349,7 +349,7 @@ class Loaded:
 
 def load_and_build(pg: Postgres, name: str, vectors: Matrix, seed: int) -> Loaded:
     """A new database with ``len(vectors)`` memories and their vectors, then the HNSW
-    index built by the store when the last vector goes through ``put_vectors``."""
+    index built by the store as at the end of a bulk load."""
     url = pg.create_database(name)
     count = len(vectors)
     rng = random.Random(seed)
@@ -367,11 +367,11 @@ def load_and_build(pg: Postgres, name: str, vectors: Matrix, seed: int) -> Loade
         insert_s = time.perf_counter() - start
         keys = np.asarray(seqs, dtype=np.int64)
 
-        err.print(f"  copying {count - 1:,} vectors (binary COPY, no HNSW index yet)")
+        err.print(f"  copying {count:,} vectors (binary COPY, no HNSW index yet)")
         start = time.perf_counter()
         with psycopg.connect(url) as conn, conn.cursor() as cursor:  # one transaction
-            for first in range(0, count - 1, COPY_BATCH):
-                last = min(first + COPY_BATCH, count - 1)
+            for first in range(0, count, COPY_BATCH):
+                last = min(first + COPY_BATCH, count)
                 with cursor.copy(
                     "COPY memory_vectors (memory_seq, model_id, dim, embedding) "
                     "FROM STDIN (FORMAT BINARY)"
@@ -386,15 +386,9 @@ def load_and_build(pg: Postgres, name: str, vectors: Matrix, seed: int) -> Loade
             conn.execute("VACUUM (ANALYZE) memories, memory_vectors")
         analyze_s = time.perf_counter() - start
 
-        err.print("  building the HNSW index (put_vectors of the last vector creates it)")
-        last_row = VectorRow(int(keys[-1]), MODEL_ID, vectors[-1].astype("<f4").tobytes())
+        err.print("  building the HNSW index (PostgresStore.build_indexes)")
         cpu_before = pg.cpu_seconds()
-
-        def build() -> None:
-            with store.write() as tx:
-                tx.put_vectors([last_row])
-
-        _, took = elapsed(build)
+        _, took = elapsed(store.build_indexes)
         build_cpu = pg.cpu_seconds() - cpu_before
         err.print(f"  built in {took.wall:.1f} s (PostgreSQL CPU {build_cpu:.1f} s)")
     finally:
@@ -729,8 +723,8 @@ def ann_sections(results: Sequence[SizeResult], args: argparse.Namespace) -> lis
     ]
     load.notes.append(
         "The memory rows go through insert_memories (executemany, tsvector, tenant usage "
-        "triggers); the vectors through a binary COPY with no HNSW index; the build is the "
-        "write transaction whose put_vectors creates the index (_ensure_hnsw) over all rows."
+        "triggers); the vectors through a binary COPY with no HNSW index; the build is "
+        "PostgresStore.build_indexes (CREATE INDEX CONCURRENTLY, as a bulk load's end)."
     )
     sections = [search, load, size]
     if writes.rows:

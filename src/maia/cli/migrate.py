@@ -44,9 +44,14 @@ def migrate_command(
             columns = (*Progress.get_default_columns()[:1], BarColumn(), MofNCompleteColumn())
             with Progress(*columns, TimeRemainingColumn(), console=err_console) as progress:
                 task = progress.add_task("memories", total=total_memories(source_store))
-                report = copy_store(
-                    source_store, target_store, lambda _what, n: progress.advance(task, n)
-                )
+
+                def advance(what: str, n: int) -> None:
+                    if what == "indexes":
+                        progress.update(task, description="building indexes")
+                    else:
+                        progress.advance(task, n)
+
+                report = copy_store(source_store, target_store, advance)
             copied = ", ".join(f"{n} {name}" for name, n in report.as_dict().items())
             err_console.print(f"copied: {copied}")
         differences = tally(source_store).differences(tally(target_store))

@@ -59,18 +59,19 @@ class AdminOps(RelationOps):
         with self._store.read() as tx:
             total = tx.total_memories() - tx.vector_counts().get(model, 0)
         done, after = 0, 0
-        while True:
-            with self._store.read() as tx:
-                rows = tx.memories_without_vector(model, after, batch)
-            if not rows:
-                break
-            vectors = self._embed([content for *_, content in rows])
-            seqs = [seq for seq, *_ in rows]
-            with self._write() as tx:
-                tx.put_vectors(self._engine.vector_rows(seqs, vectors))
-            self._engine.indexed([(seq, tenant, ns) for seq, tenant, ns, _ in rows], vectors)
-            done += len(rows)
-            after = seqs[-1]
-            if progress is not None:
-                progress(done, max(total, done))
+        with self._store.bulk_load():
+            while True:
+                with self._store.read() as tx:
+                    rows = tx.memories_without_vector(model, after, batch)
+                if not rows:
+                    break
+                vectors = self._embed([content for *_, content in rows])
+                seqs = [seq for seq, *_ in rows]
+                with self._write() as tx:
+                    tx.put_vectors(self._engine.vector_rows(seqs, vectors))
+                self._engine.indexed([(seq, tenant, ns) for seq, tenant, ns, _ in rows], vectors)
+                done += len(rows)
+                after = seqs[-1]
+                if progress is not None:
+                    progress(done, max(total, done))
         return done

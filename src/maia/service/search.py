@@ -37,12 +37,19 @@ class SearchOps(MemoryOps):
 
     def _rank(self, request: SearchRequest, wanted: int) -> list[Ranked]:
         """The ``wanted`` best memories for a request that has a query."""
+        with self._timings.timed("search"), self._store.read() as tx:
+            # One snapshot (and, on PostgreSQL, one transaction) for config and ranking.
+            custom = None
+            if request.namespace is not None:
+                custom = self._effective_config(tx, request.namespace).custom_scoring
+            return self._engine.search(tx, self._plan(request, wanted, custom))
+
+    def _plan(
+        self, request: SearchRequest, wanted: int, custom: dict[str, float] | None
+    ) -> SearchPlan:
         query = request.query or ""
         now = request.now or self._clock()
-        custom = None
-        if request.namespace is not None:
-            custom = self.effective_config(request.namespace).custom_scoring
-        plan = SearchPlan(
+        return SearchPlan(
             tenant=self._tenant,
             query=query,
             analysis=analyze(query, now),
@@ -57,8 +64,6 @@ class SearchOps(MemoryOps):
             half_life_days=self._settings.recency_half_life_days,
             feedback=self._settings.search_feedback,
         )
-        with self._timings.timed("search"), self._store.read() as tx:
-            return self._engine.search(tx, plan)
 
     def recall(
         self,

@@ -289,6 +289,12 @@ class Store(Protocol):
         while it keeps serving."""
         ...
 
+    def bulk_load(self) -> AbstractContextManager[None]:
+        """A block of many writes (a migration, a re-embedding): the store may build
+        derived structures (a vector index, planner statistics) once at its end rather
+        than row by row. Reads and writes work as usual inside it."""
+        ...
+
     def close(self) -> None: ...
 
 

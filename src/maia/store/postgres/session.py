@@ -189,6 +189,8 @@ class PostgresSession(TenantSQL, VectorSQL):
         self._writable = writable
         self._indexes = indexes
         self.created_indexes: set[int] = set()
+        self.pending_builds: set[int] = set()
+        self._search_ef: int | None = None
         self._cursors: list[psycopg.ServerCursor[TupleRow]] = []
 
     def close_cursors(self) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -27,7 +28,7 @@ from maia.store.base import Store, StoreWriter
 from maia.store.postgres import vectors
 from maia.store.postgres.schema import migrate
 from maia.store.postgres.session import PostgresSession
-from maia.store.postgres.vector_sql import VectorIndexes
+from maia.store.postgres.vector_sql import VectorIndexes, build_hnsw
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +73,11 @@ def _mapped(exc: BaseException) -> MaiaError | None:
     return None
 
 
+# Dimensions that have vectors (a scan of the table: run once, at a bulk load's end).
+_STORED_DIMS = "SELECT DISTINCT dim FROM memory_vectors"
+_BUILD_POLL = 1.0  # seconds between attempts while another session builds an index
+
+
 def _version(text: str) -> tuple[int, ...]:
     return tuple(int(part) for part in re.findall(r"\d+", text)[:3])
 
@@ -89,6 +95,8 @@ class PostgresStore:
     Vectors of any dimension are stored in one ``vector`` column; the HNSW index of a
     dimension (cosine, ``m``/``ef_construction`` as given; up to 2,000 dimensions) is
     created when its first vector arrives. ``search_vectors`` searches it in SQL.
+    ``bulk_load()`` leaves missing indexes out while many records are copied in, then
+    builds them and refreshes the planner's statistics.
 
     ``backup`` is not supported: use ``pg_dump`` (see its docstring).
     """
@@ -104,8 +112,11 @@ class PostgresStore:
         hnsw_ef_construction: int = 128,
         hnsw_ef_search: int = 100,
     ) -> None:
+        self._url = url
         self._location = redact(url)
         self._timeout = connect_timeout
+        self._builds: dict[int, threading.Thread] = {}
+        self._building: set[psycopg.Connection[TupleRow]] = set()
         self._indexes = VectorIndexes(
             m=hnsw_m, ef_construction=hnsw_ef_construction, ef_search=hnsw_ef_search
         )
@@ -121,6 +132,7 @@ class PostgresStore:
                 ).fetchone()
         except psycopg.Error as exc:
             raise Unavailable(f"cannot open database {self._location}: {str(exc).strip()}") from exc
+        self._indexes.iterative_scan = _version(str(row[0]) if row else "0") >= (0, 8)
         self._pool: ConnectionPool[psycopg.Connection[TupleRow]] = ConnectionPool(
             url,
             min_size=min_connections,
@@ -137,7 +149,6 @@ class PostgresStore:
         except PoolTimeout as exc:
             self._pool.close()
             raise Unavailable(f"cannot connect to database {self._location}: {exc}") from exc
-        self._indexes.iterative_scan = _version(str(row[0]) if row else "0") >= (0, 8)
         log.debug("postgres store at %s (schema version was %d)", self._location, found)
 
     @staticmethod
@@ -197,6 +208,74 @@ class PostgresStore:
             self._end(conn, session, commit=True)
             with self._indexes.lock:
                 self._indexes.known |= session.created_indexes
+        for dim in session.pending_builds:
+            self._build_in_background(dim)
+
+    @contextmanager
+    def bulk_load(self) -> Iterator[None]:
+        """Many writes in a row (a migration, a re-embedding): a dimension's HNSW index
+        that does not exist yet is built once at the end (about 1 ms of CPU a vector,
+        against 7-12 ms for each insert into a live index), then ``ANALYZE`` gives the
+        planner statistics of the new rows. Indexes that exist are kept up to date as
+        usual. If the block fails, nothing is built: running the load again resumes it,
+        and any later write of that dimension has the index built beside it."""
+        with self._indexes.lock:
+            self._indexes.deferred += 1
+        try:
+            yield
+        finally:
+            with self._indexes.lock:
+                self._indexes.deferred -= 1
+        self.build_indexes()
+        with self._connection() as conn:
+            conn.execute("ANALYZE")
+
+    def build_indexes(self) -> None:
+        """Builds the missing HNSW index of every dimension stored, now (waiting for
+        another node's build of the same index to end first)."""
+        with self._connection() as conn:
+            dims = [int(row[0]) for row in conn.execute(_STORED_DIMS)]
+        for dim in dims:
+            if 0 < dim <= vectors.HNSW_MAX_DIM:
+                self._build(dim, wait=True)
+
+    def _build_in_background(self, dim: int) -> None:
+        with self._indexes.lock:
+            running = self._builds.get(dim)
+            if self._closed or (running is not None and running.is_alive()):
+                return
+            thread = threading.Thread(
+                target=self._build, args=(dim,), name=f"maia-hnsw-{dim}", daemon=True
+            )
+            self._builds[dim] = thread
+        thread.start()
+
+    def _build(self, dim: int, *, wait: bool = False) -> None:
+        """One index build on a connection of its own (a build may take minutes; the
+        pool's connections stay free for requests). Without ``wait``, returns at once
+        when another session is building it."""
+        started = time.monotonic()
+        try:
+            with psycopg.connect(
+                self._url, autocommit=True, connect_timeout=max(1, round(self._timeout))
+            ) as conn:
+                with self._indexes.lock:
+                    if self._closed:
+                        return
+                    self._building.add(conn)
+                try:
+                    while not build_hnsw(conn, self._indexes, dim) and wait:
+                        time.sleep(_BUILD_POLL)
+                finally:
+                    with self._indexes.lock:
+                        self._building.discard(conn)
+        except psycopg.Error as exc:
+            if wait:
+                mapped = _mapped(exc)
+                raise (mapped or Unavailable(f"index build failed: {exc}")) from exc
+            log.warning("building the vector index of dimension %d failed: %s", dim, exc)
+            return
+        log.info("vector index of dimension %d ready in %.1f s", dim, time.monotonic() - started)
 
     @staticmethod
     def _end(conn: psycopg.Connection[TupleRow], session: PostgresSession, *, commit: bool) -> None:
@@ -284,7 +363,11 @@ class PostgresStore:
     def close(self) -> None:
         if self._closed:
             return
-        self._closed = True
+        with self._indexes.lock:
+            self._closed = True
+            building = list(self._building)
+        for conn in building:  # an unfinished concurrent build is dropped by the next
+            conn.cancel_safe()
         self._pool.close()
 
 

@@ -1,9 +1,12 @@
 """The vector half of the PostgreSQL session: embeddings in, nearest neighbours out.
 
 Embeddings of every dimension share one ``vector`` column; each dimension gets its own
-partial HNSW index (cosine) when its first vector arrives, created under an advisory
-lock so nodes never race for it. ``search_vectors`` is what ``DatabaseVectorIndex``
-calls for the retrieval engine.
+partial HNSW index (cosine). The first vector of a dimension creates it in its write's
+transaction (an empty index costs nothing), under an advisory lock so nodes never race
+for it. Vectors that arrive without an index (a bulk load, which builds it once at its
+end; an interrupted one) get it built beside the writes, ``CREATE INDEX CONCURRENTLY``
+on a connection of its own, never inside a write. ``search_vectors`` is what
+``DatabaseVectorIndex`` calls for the retrieval engine.
 """
 
 from __future__ import annotations
@@ -36,10 +39,52 @@ class VectorIndexes:
     iterative_scan: bool = True
     known: set[int] = field(default_factory=set)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # Bulk loads under way in this process: indexes missing now are built at their end.
+    deferred: int = 0
 
     @staticmethod
     def name(dim: int) -> str:
         return f"memory_vectors_hnsw_{dim}"
+
+    def create_sql(self, dim: int, *, concurrently: bool = False) -> str:
+        return (
+            f"CREATE INDEX {'CONCURRENTLY ' if concurrently else ''}{self.name(dim)} "
+            f"ON memory_vectors USING hnsw ((embedding::vector({dim})) vector_cosine_ops) "
+            f"WITH (m = {int(self.m)}, ef_construction = {int(self.ef_construction)}) "
+            f"WHERE dim = {dim}"
+        )
+
+
+def index_state(conn: psycopg.Connection[TupleRow], name: str) -> bool | None:
+    """None when the index does not exist, else whether it is valid (an index whose
+    concurrent build failed or is still running exists, but is not valid)."""
+    row = conn.execute(
+        "SELECT i.indisvalid FROM pg_index i WHERE i.indexrelid = to_regclass(%s)", (name,)
+    ).fetchone()
+    return None if row is None else bool(row[0])
+
+
+def build_hnsw(conn: psycopg.Connection[TupleRow], indexes: VectorIndexes, dim: int) -> bool:
+    """Builds the HNSW index of ``dim`` over the vectors already stored, without
+    blocking writers (``conn`` in autocommit). Serialised across nodes by a session
+    advisory lock (the one a first write takes to create an empty index): when another
+    session holds it, that one is building and this returns False at once."""
+    key = (HNSW_LOCK_CLASS, dim)
+    got = conn.execute("SELECT pg_try_advisory_lock(%s, %s)", key).fetchone()
+    if not (got and got[0]):
+        return False
+    try:
+        name = indexes.name(dim)
+        state = index_state(conn, name)
+        if state is False:  # a concurrent build that failed, or a process killed in one
+            conn.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {name}")
+        if state is not True:
+            conn.execute(indexes.create_sql(dim, concurrently=True))
+        with indexes.lock:
+            indexes.known.add(dim)
+        return True
+    finally:
+        conn.execute("SELECT pg_advisory_unlock(%s, %s)", key)
 
 
 class VectorSQL:
@@ -48,6 +93,8 @@ class VectorSQL:
     _conn: psycopg.Connection[TupleRow]
     _indexes: VectorIndexes
     created_indexes: set[int]
+    pending_builds: set[int]
+    _search_ef: int | None  # the hnsw.ef_search this transaction has set
 
     _stream: Callable[..., Iterator[TupleRow]]  # a server-side cursor's rows
 
@@ -65,32 +112,36 @@ class VectorSQL:
             )
 
     def _ensure_hnsw(self, dim: int) -> None:
-        """Creates the HNSW index of vectors of ``dim`` unless it exists. Taken under a
-        transaction-scoped advisory lock, so two nodes never race to create it; the
-        store records it as known only once this transaction has committed."""
+        """Sees that the HNSW index of ``dim`` exists. The first vector of a dimension
+        creates it, empty, in this transaction, under a transaction-scoped advisory lock
+        so two nodes never race to create it (the store records it as known once this
+        transaction has committed). When vectors of ``dim`` are already stored without
+        it, building it takes minutes: the store builds it beside the writes once this
+        transaction has committed (``pending_builds``), and during a bulk load at its end."""
         if not 0 < dim <= HNSW_MAX_DIM or dim in self.created_indexes:
             return
         with self._indexes.lock:
             if dim in self._indexes.known:
                 return
         name = VectorIndexes.name(dim)
-        if not self._index_exists(name):
+        state = index_state(self._conn, name)
+        if state is None and not self._indexes.deferred and not self._has_vectors(dim):
             self._conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", (HNSW_LOCK_CLASS, dim))
-            if not self._index_exists(name):
-                self._conn.execute(
-                    f"CREATE INDEX {name} ON memory_vectors USING hnsw "
-                    f"((embedding::vector({dim})) vector_cosine_ops) "
-                    f"WITH (m = {int(self._indexes.m)}, "
-                    f"ef_construction = {int(self._indexes.ef_construction)}) "
-                    f"WHERE dim = {dim}"
-                )
+            state = index_state(self._conn, name)
+            if state is None and not self._has_vectors(dim):
+                self._conn.execute(self._indexes.create_sql(dim))
                 self.created_indexes.add(dim)
                 return
-        with self._indexes.lock:
-            self._indexes.known.add(dim)
+        if state is True:
+            with self._indexes.lock:
+                self._indexes.known.add(dim)
+        elif not self._indexes.deferred:
+            self.pending_builds.add(dim)
 
-    def _index_exists(self, name: str) -> bool:
-        row = self._conn.execute("SELECT to_regclass(%s) IS NOT NULL", (name,)).fetchone()
+    def _has_vectors(self, dim: int) -> bool:
+        row = self._conn.execute(
+            "SELECT EXISTS (SELECT 1 FROM memory_vectors WHERE dim = %s)", (dim,)
+        ).fetchone()
         return bool(row and row[0])
 
     def delete_vectors_except(self, model_id: str) -> int:
@@ -175,14 +226,20 @@ class VectorSQL:
         if found is None:
             return []
         sql, params = found
-        if not exact:
-            # Local to this transaction; pgvector allows 1..1000 candidates.
-            ef = min(max(int(ef_search or self._indexes.ef_search), k, 1), 1000)
-            self._conn.execute("SELECT set_config('hnsw.ef_search', %s, true)", (str(ef),))
-            if self._indexes.iterative_scan:
-                self._conn.execute(
-                    "SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true)"
-                )
+        ef = min(max(int(ef_search or self._indexes.ef_search), k, 1), 1000)  # pgvector's range
+        if not exact and ef != self._search_ef:
+            # Local to this transaction (a connection pooler may hand the next one to
+            # another server session), set once for all its searches.
+            self._conn.execute(
+                "SELECT set_config('hnsw.ef_search', %s, true)"
+                + (
+                    ", set_config('hnsw.iterative_scan', 'relaxed_order', true)"
+                    if self._indexes.iterative_scan
+                    else ""
+                ),
+                (str(ef),),
+            )
+            self._search_ef = ef
         rows = self._conn.execute(sql, params)
         # relaxed_order may return neighbours slightly out of order: sorted here.
         hits = sorted(((int(r[0]), float(r[1])) for r in rows), key=lambda h: (h[1], h[0]))

@@ -137,6 +137,13 @@ class SQLiteStore:
             raise Unavailable("store is closed")
         backup_database(self._path, Path(dest))
 
+    @contextmanager
+    def bulk_load(self) -> Iterator[None]:
+        """Nothing to defer: SQLite keeps no derived index that is cheaper built at once
+        (the vector index lives in the engine, which builds it from the stored
+        embeddings), and the plans of its hot queries do not depend on statistics."""
+        yield
+
     def close(self) -> None:
         with self._write_lock:
             if self._closed:
