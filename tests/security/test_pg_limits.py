@@ -219,3 +219,61 @@ def test_a_lost_database_is_unavailable_not_a_crash(postgres_server: object) -> 
                 _key_hit(limiter)
         finally:
             limiter.close()
+
+
+def test_a_slow_limit_check_holds_up_its_request_only(
+    postgres_url: str, make_settings: Callable[..., Settings]
+) -> None:
+    """A check that waits on the database (here: its key locked by another session)
+    runs off the event loop: the node keeps answering everything else meanwhile."""
+    from maia.security.pg_limits import LOCK_CLASS
+
+    settings = make_settings(api_key="root-key", rate_limit_rps=0)
+    with Maia.open(postgres_url, settings=settings) as maia:
+        server = LiveServer(maia).start()
+        try:
+            with httpx.Client(base_url=server.url, timeout=30) as client:
+                tenant = client.post(
+                    "/admin/tenants",
+                    json={"name": "slow", "quotas": {"requests_per_minute": 50}},
+                    headers=ROOT,
+                )
+                assert tenant.status_code == 201, tenant.text
+                tenant_id = tenant.json()["id"]
+                created = client.post(
+                    f"/admin/tenants/{tenant_id}/apikeys", json={"name": "k"}, headers=ROOT
+                )
+                key = {"X-API-Key": created.json()["key"]}
+                assert client.get("/v1/stats", headers=key).status_code == 200
+                with psycopg.connect(postgres_url, autocommit=True) as other:
+                    # The tenant's per-minute window, as the first request stored it.
+                    row = other.execute(
+                        "SELECT key FROM rate_limit_windows WHERE key LIKE %s",
+                        (f"LIMITER/tenant/{tenant_id}/%",),
+                    ).fetchone()
+                    assert row is not None
+                    limit_key = str(row[0])
+                    other.execute(
+                        "SELECT pg_advisory_lock(%s::int4, hashtext(%s))", (LOCK_CLASS, limit_key)
+                    )
+                    results: list[int] = []
+                    waiting = threading.Thread(
+                        target=lambda: results.append(
+                            client.get("/v1/stats", headers=key).status_code
+                        )
+                    )
+                    waiting.start()
+                    time.sleep(0.5)
+                    assert waiting.is_alive(), "the request waits for the locked key"
+                    with httpx.Client(base_url=server.url, timeout=3) as probe:
+                        assert probe.get("/health").status_code == 200
+                        assert probe.get("/v1/stats", headers=ROOT).status_code == 200
+                    assert waiting.is_alive()
+                    other.execute(
+                        "SELECT pg_advisory_unlock(%s::int4, hashtext(%s))",
+                        (LOCK_CLASS, limit_key),
+                    )
+                    waiting.join(timeout=10)
+                assert results == [200]
+        finally:
+            server.stop()

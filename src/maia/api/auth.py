@@ -20,7 +20,7 @@ from fastapi import Depends, Request
 from fastapi.routing import APIRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from maia.api.guards import PUBLIC_PREFIXES, send_json
+from maia.api.guards import PUBLIC_PREFIXES, admit, send_json
 from maia.errors import Forbidden, InsufficientScope, MaiaError, TenantInactive, Unauthorized
 from maia.models import SYSTEM_TENANT, ApiKey, Tenant, TenantStatus
 from maia.models import Scope as KeyScope
@@ -181,13 +181,15 @@ class AuthMiddleware:
             return
         raw = presented_key(scope, allow_query_param=self.allow_query_param)
         header = dict(scope["headers"]).get(TENANT_HEADER)
+        tenant_header = header.decode("latin-1").strip() if header else None
+        admin_path = scope["path"].startswith(ADMIN_PREFIX)
+
+        def admission() -> tuple[Principal, Window | None]:
+            principal = self.auth.principal(raw, tenant_header, admin_path=admin_path)
+            return principal, self._limit(principal)
+
         try:
-            principal = self.auth.principal(
-                raw,
-                header.decode("latin-1").strip() if header else None,
-                admin_path=scope["path"].startswith(ADMIN_PREFIX),
-            )
-            window = self._limit(principal)
+            principal, window = await admit(self.limiter, admission)
         except MaiaError as exc:
             self.on_failure(scope, exc)
             status, body, headers = self.render(exc)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from typing import TypeVar
 
+from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from maia.api.errors import render_error
@@ -14,6 +16,17 @@ from maia.security.limits import RequestLimiter
 
 # Paths anyone may call, whatever the auth settings (probes, scrapers, API docs).
 PUBLIC_PREFIXES = ("/health", "/ready", "/metrics", "/docs", "/openapi.json")
+
+T = TypeVar("T")
+
+
+async def admit(limiter: RequestLimiter, check: Callable[[], T]) -> T:
+    """Runs an admission check: inline when the limits are counted in memory, in a
+    worker thread when a check is a round trip to a database or Redis (a slow or locked
+    storage must hold up that request only, never the event loop and every other)."""
+    if limiter.remote:
+        return await run_in_threadpool(check)
+    return check()
 
 
 async def send_json(send: Send, status: int, body: dict[str, object], **headers: str) -> None:
@@ -45,8 +58,9 @@ class RateLimitMiddleware:
             await self.app(scope, receive, send)
             return
         client = scope.get("client")
+        ip = client[0] if client else "unknown"
         try:
-            self.limiter.check_ip(client[0] if client else "unknown")
+            await admit(self.limiter, lambda: self.limiter.check_ip(ip))
         except MaiaError as exc:  # over the limit, or the limit's storage is down (503)
             if self.on_reject is not None and isinstance(exc, RateLimited):
                 self.on_reject()

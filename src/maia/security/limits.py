@@ -20,7 +20,7 @@ from limits import (
     RateLimitItemPerMinute,
     RateLimitItemPerSecond,
 )
-from limits.storage import storage_from_string
+from limits.storage import MemoryStorage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
 from maia.errors import InvalidInput, MaiaError, RateLimited, Unavailable
@@ -106,6 +106,12 @@ class RequestLimiter:
     def storage(self) -> object:
         """The ``limits`` storage the counters live in."""
         return self._storage
+
+    @property
+    def remote(self) -> bool:
+        """Whether a check makes a round trip (a database, Redis), not a dictionary
+        lookup: an async caller then runs it off its event loop."""
+        return not isinstance(self._storage, MemoryStorage)
 
     def close(self) -> None:
         """Releases the storage's connections, if it holds any."""
