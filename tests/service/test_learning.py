@@ -3,6 +3,7 @@ real SQLite store."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -172,6 +173,34 @@ def test_repeats_within_one_batch_are_stored_once(maia: Maia) -> None:
     assert len(result.created) == 1
     assert maia.count_memories(NS) == 1
     assert maia.learn([], namespace=NS) == LearnResult()
+
+
+def test_concurrent_learning_of_one_conversation_stores_each_fact_once(maia: Maia) -> None:
+    """Replies to one conversation arrive together (the proxy learns from each in its
+    own thread, and every request repeats the history): still one memory per fact."""
+    found = [
+        item
+        for user, reply in CONVERSATION
+        for item in extract([{"role": "user", "content": user}], reply)
+    ]
+    start = threading.Barrier(8)
+    failures: list[BaseException] = []
+
+    def learn() -> None:
+        try:
+            start.wait()
+            maia.learn(found, namespace=NS)
+        except BaseException as exc:  # surfaced below
+            failures.append(exc)
+
+    threads = [threading.Thread(target=learn) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    stored = [m.content for m in maia.list_memories() if m.source is MemorySource.EXTRACTED]
+    assert sorted(stored) == sorted(EXPECTED)
 
 
 def test_one_refused_item_does_not_stop_the_others(maia: Maia) -> None:

@@ -74,6 +74,20 @@ def _write_vectors(store: PostgresStore, count: int, seed: int = 1) -> list[int]
     return seqs
 
 
+def _interrupted_bulk_load(store: PostgresStore, count: int) -> list[int]:
+    """Writes ``count`` vectors in a bulk load that is then interrupted."""
+    seqs: list[int] = []
+
+    def load() -> None:
+        with store.bulk_load():
+            seqs.extend(_write_vectors(store, count))
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        load()
+    return seqs
+
+
 def _nearest_is_itself(store: PostgresStore, seq: int) -> None:
     with store.read() as tx:
         stored = tx.vectors_by_seq([seq], "m")[seq]
@@ -101,9 +115,7 @@ def test_a_bulk_load_builds_the_index_once_at_its_end(
 def test_a_failed_bulk_load_builds_nothing_and_the_next_write_builds_it_beside(
     store: PostgresStore, postgres_url: str
 ) -> None:
-    with pytest.raises(KeyboardInterrupt), store.bulk_load():
-        seqs = _write_vectors(store, 300)
-        raise KeyboardInterrupt
+    seqs = _interrupted_bulk_load(store, 300)
     assert _state(postgres_url) is None
     assert not _analyzed(postgres_url, "memory_vectors")
     with store.write() as tx:  # a normal write meets stored vectors without their index
@@ -149,9 +161,7 @@ def test_an_invalid_index_is_rebuilt(
 def test_one_build_at_a_time_across_nodes(store: PostgresStore, postgres_url: str) -> None:
     with store.bulk_load():
         pass  # nothing stored: nothing to build
-    with pytest.raises(KeyboardInterrupt), store.bulk_load():
-        seqs = _write_vectors(store, 50)
-        raise KeyboardInterrupt
+    seqs = _interrupted_bulk_load(store, 50)
     with _raw(postgres_url) as other, _raw(postgres_url) as conn:
         other.execute("SELECT pg_advisory_lock(%s, %s)", (HNSW_LOCK_CLASS, 384))
         # Another node is building it: this one does not start a second build.

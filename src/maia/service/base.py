@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -59,6 +60,18 @@ class Timings:
                 listener(operation, elapsed)
 
 
+class StripedLocks:
+    """Locks picked by a key's hash: callers with one key exclude each other (callers
+    with other keys only when they share a stripe), in memory bounded whatever the
+    number of keys."""
+
+    def __init__(self, stripes: int = 64) -> None:
+        self._locks = [threading.Lock() for _ in range(stripes)]
+
+    def __call__(self, *key: Hashable) -> threading.Lock:
+        return self._locks[hash(key) % len(self._locks)]
+
+
 class ServiceBase:
     """Holds what every operation needs; subclasses add operations by concern."""
 
@@ -74,6 +87,7 @@ class ServiceBase:
         principal: Principal | None = None,
         audit: AuditLog | None = None,
         timings: Timings | None = None,
+        locks: StripedLocks | None = None,
     ) -> None:
         self._store = store
         self._settings = settings
@@ -84,6 +98,8 @@ class ServiceBase:
         self._access = access or AccessRecorder(self._touch_batch)
         self._audit = audit
         self._timings = timings or Timings()
+        # Shared by every view of one instance: what must not run twice at once.
+        self._locks = locks or StripedLocks()
 
     @property
     def timings(self) -> Timings:

@@ -143,16 +143,19 @@ class LearningOps(RelationOps):
             result.failed = [e.content for e in unique.values()]
             return result
         items = _distinct([_Item(e, v) for e, v in zip(unique.values(), vectors, strict=True)])
-        self._find_repeats(items, namespace)
-        repeats = list(dict.fromkeys(i.memory_id for i in items if i.memory_id is not None))
-        if repeats:
-            try:
-                self.touch(repeats)
-                result.touched = repeats
-            except MaiaError as exc:
-                log.warning("learning: could not touch %d memories: %s", len(repeats), exc)
-        self._store_new(items, namespace, conversation_id, result)
-        self._supersede(items, namespace, result)
+        # Looking for repeats and storing what is new are one step per namespace: two
+        # replies of one conversation learned at once must not both store a fact.
+        with self._locks("learn", self._tenant, namespace):
+            self._find_repeats(items, namespace)
+            repeats = list(dict.fromkeys(i.memory_id for i in items if i.memory_id is not None))
+            if repeats:
+                try:
+                    self.touch(repeats)
+                    result.touched = repeats
+                except MaiaError as exc:
+                    log.warning("learning: could not touch %d memories: %s", len(repeats), exc)
+            self._store_new(items, namespace, conversation_id, result)
+            self._supersede(items, namespace, result)
         return result
 
     def _find_repeats(self, items: Sequence[_Item], namespace: str) -> None:

@@ -20,7 +20,7 @@ from maia.retrieval.tokens import token_counter
 from maia.security.audit import AuditLog
 from maia.security.principal import Principal
 from maia.service.access import AccessRecorder
-from maia.service.base import DEFAULT_TENANT, Clock, Timings
+from maia.service.base import DEFAULT_TENANT, Clock, StripedLocks, Timings
 from maia.service.context import ContextOps
 from maia.service.learning import LearningOps
 from maia.service.stores import check_location, is_database_url, open_store
@@ -85,6 +85,7 @@ class Maia(ContextOps, TenantOps, TransferOps, LearningOps):
         audit: AuditLog | None = None,
         meter: UsageMeter | None = None,
         timings: Timings | None = None,
+        locks: StripedLocks | None = None,
     ) -> None:
         super().__init__(
             store,
@@ -96,6 +97,7 @@ class Maia(ContextOps, TenantOps, TransferOps, LearningOps):
             principal=principal,
             audit=audit,
             timings=timings,
+            locks=locks,
         )
         self._owns_store = owns_store
         self._meter = meter or UsageMeter()
@@ -171,6 +173,7 @@ class Maia(ContextOps, TenantOps, TransferOps, LearningOps):
             audit=self._audit,
             meter=self._meter,
             timings=self._timings,
+            locks=self._locks,
         )
 
     def close(self) -> None:
