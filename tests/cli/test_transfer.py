@@ -72,6 +72,20 @@ def test_export_import_round_trip(
     assert json.loads(again.stdout)["memories"]["unchanged"] == 8
 
 
+def test_import_into_another_tenant_with_new_ids(source: Path, tmp_path: Path) -> None:
+    file = tmp_path / "export.jsonl"
+    assert run("export", "--data-dir", str(source), "-o", str(file)).exit_code == 0
+    args = ("import", str(file), "--data-dir", str(source), "--tenant", "acme", "-j")
+    refused = run(*args)
+    assert refused.exit_code == 1  # the ids belong to the source tenant
+    assert json.loads(refused.stdout)["memories"]["failed"] == 8
+    copied = run(*args, "--new-ids")
+    assert copied.exit_code == 0, copied.output
+    summary = json.loads(copied.stdout)
+    assert summary["new_ids"] is True
+    assert (summary["memories"]["created"], summary["relations"]["created"]) == (8, 4)
+
+
 def test_export_options(source: Path) -> None:
     result = run(
         "export",

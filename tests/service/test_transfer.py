@@ -321,6 +321,41 @@ def test_ids_of_another_tenant_fail_and_are_reported(maia: Maia) -> None:
     assert maia.for_tenant("acme-corp").count_memories() == 0
 
 
+def test_new_ids_copy_another_tenants_export(maia: Maia) -> None:
+    ids = populate(maia)
+    lines = list(maia.export_lines(ExportFilter(with_embeddings=True)))
+    acme = maia.for_tenant("acme-corp")
+    summary = acme.import_records(lines, new_ids=True)
+    assert summary.new_ids
+    assert summary.failed == 0, summary.problems
+    assert (summary.memories.created, summary.relations.created) == (8, 4)
+    assert summary.reused_embeddings == 8  # the file's vectors, under the new ids
+    copied = everything(acme)
+    assert len(copied) == 8
+    assert not {m.id for m in copied} & set(ids.values())
+    # Relations join the copies, not the originals.
+    by_content = {m.content: m for m in copied}
+    tea = by_content[maia.get_memory(ids["tea"]).content]
+    related = acme.related(tea.id)
+    assert related
+    assert {r.memory.id for r in related} <= {m.id for m in copied}
+    # Searches find the copies as they find the originals; the source keeps its own.
+    found = acme.recall(tea.content, namespace=tea.namespace)
+    original = maia.recall(tea.content, namespace=tea.namespace)
+    assert found
+    assert {r.memory.id for r in found} <= {m.id for m in copied}
+    assert [r.memory.content for r in found] == [r.memory.content for r in original]
+    assert {m.id for m in everything(maia)} >= set(ids.values())
+    # The same file again finds what the first import wrote.
+    again = acme.import_records(lines, new_ids=True)
+    assert (again.memories.unchanged, again.relations.unchanged) == (8, 4)
+    assert acme.count_memories() == 8
+    # Another tenant gets ids of its own.
+    other = maia.for_tenant("globex").import_records(lines, new_ids=True)
+    assert other.failed == 0
+    assert not {m.id for m in everything(maia.for_tenant("globex"))} & {m.id for m in copied}
+
+
 def test_relations_need_both_memories(maia: Maia, open_store: OpenStore) -> None:
     ids = populate(maia)
     lines = list(maia.export_lines())

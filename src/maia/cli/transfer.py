@@ -175,6 +175,12 @@ def import_command(
         ConflictPolicy,
         typer.Option("--on-conflict", help="For ids that exist and differ: skip or overwrite"),
     ] = ConflictPolicy.SKIP,
+    new_ids: Annotated[
+        bool,
+        typer.Option(
+            "--new-ids", help="Give records ids of this tenant's own (copy another's export)"
+        ),
+    ] = False,
     data_dir: DataDirOption = None,
     config: ConfigOption = None,
     tenant: TenantOption = None,
@@ -195,7 +201,11 @@ def import_command(
 
             try:
                 summary = view.import_records(
-                    path, on_conflict=on_conflict, dry_run=dry_run, progress=progress
+                    path,
+                    on_conflict=on_conflict,
+                    dry_run=dry_run,
+                    new_ids=new_ids,
+                    progress=progress,
                 )
             except InvalidInput as exc:
                 bar.stop()

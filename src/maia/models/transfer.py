@@ -336,6 +336,7 @@ class KindSummary(BaseModel):
 class ImportSummary(BaseModel):
     dry_run: bool
     on_conflict: ConflictPolicy
+    new_ids: bool = False
     namespaces: KindSummary = Field(default_factory=KindSummary)
     memories: KindSummary = Field(default_factory=KindSummary)
     relations: KindSummary = Field(default_factory=KindSummary)

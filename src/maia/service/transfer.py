@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import os
+import uuid
 from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -142,6 +143,7 @@ class TransferOps(AdminOps):
         *,
         on_conflict: ConflictPolicy | str = ConflictPolicy.SKIP,
         dry_run: bool = False,
+        new_ids: bool = False,
         progress: Progress | None = None,
     ) -> ImportSummary:
         """Imports an export into this tenant: ``source`` is a file path or the lines.
@@ -154,6 +156,11 @@ class TransferOps(AdminOps):
         carries an embedding of this server's model. Namespace rules (``allowed_types``,
         ``max_memories``) and ``max_content_chars`` are not applied: this restores
         what was stored. ``dry_run`` reports what would happen and writes nothing.
+
+        ``new_ids`` gives namespaces, memories and relations ids of this tenant's own
+        instead of the file's (ids are unique across tenants): a copy of another
+        tenant's export. A new id is derived from this tenant and the file's id, so
+        importing the file again finds what the first import wrote.
         """
         try:
             policy = ConflictPolicy(on_conflict)
@@ -172,11 +179,16 @@ class TransferOps(AdminOps):
                 field="source",
                 details="; ".join(problems),
             )
-        importer = _Importer(self, ImportSummary(dry_run=dry_run, on_conflict=policy))
+        importer = _Importer(
+            self, ImportSummary(dry_run=dry_run, on_conflict=policy, new_ids=new_ids)
+        )
         done = 0
         if progress is not None:
             progress("importing", 0, total)
+        renamed = _Renamer(self._tenant) if new_ids else None
         for kind, batch in _batches(lines()):
+            if renamed is not None:
+                batch = [(number, renamed(record)) for number, record in batch]
             if kind == "namespace":
                 importer.namespaces(batch)
             elif kind == "memory":
@@ -190,6 +202,7 @@ class TransferOps(AdminOps):
             self._record(
                 "data.import",
                 on_conflict=policy.value,
+                new_ids=new_ids,
                 records=total,
                 failed=importer.summary.failed,
             )
@@ -263,6 +276,26 @@ def _batches(lines: Iterator[tuple[int, str]]) -> Iterator[tuple[str, list[tuple
         batch.append((number, record))
     if batch:
         yield kind, batch
+
+
+class _Renamer:
+    """The ids a tenant gives copied records: a UUID derived from the tenant and the
+    file's id (the same file gives the same ids; another tenant, other ids)."""
+
+    def __init__(self, tenant: str) -> None:
+        self._base = uuid.uuid5(_COPIED_IDS, tenant)
+
+    def id(self, old: str) -> str:
+        return str(uuid.uuid5(self._base, old))
+
+    def __call__(self, record: Any) -> Any:
+        if isinstance(record, RelationRecord):
+            ends = {"source_id": self.id(record.source_id), "target_id": self.id(record.target_id)}
+            return record.model_copy(update=ends)
+        return record.model_copy(update={"id": self.id(record.id)})
+
+
+_COPIED_IDS = uuid.UUID("6d616961-0000-5000-8000-636f70696573")  # "maia", "copies"
 
 
 @dataclass
