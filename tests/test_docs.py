@@ -232,3 +232,12 @@ def test_anchor_helper_matches_github() -> None:
 def test_relative_links_resolve(path: Path) -> None:
     broken = [target for target in links(path) if not resolves(path, target)]
     assert not broken, f"{path.relative_to(ROOT)} has broken links: {broken}"
+
+
+def test_default_scoring_weights_are_documented() -> None:
+    from maia.retrieval.fusion import DEFAULT_WEIGHTS
+
+    text = (DOCS / "configuration.md").read_text()
+    line = next(row for row in text.splitlines() if row.startswith("| `custom_scoring` |"))
+    documented = {name: float(value) for name, value in re.findall(r"`(\w+)` (\d+\.\d+)", line)}
+    assert documented == dict(DEFAULT_WEIGHTS)

@@ -87,7 +87,9 @@ def test_semantic_match_without_shared_words(maia: Maia, query: str, expected: s
     assert all(r.score < results[0].score for r in results[1:])
     signals = results[0].signals
     assert signals is not None
-    assert signals["vector"] == 1.0
+    # Near the best similarity: a later line's two-line window (ending at it) may score
+    # a little higher than the line alone.
+    assert signals["vector"] > 0.9
     if "Alice" not in query:
         assert signals["text"] == 0.0  # no word in common: the embedding found it
 

@@ -236,6 +236,25 @@ def test_neighbors_are_the_nearest_in_time_of_the_same_namespace(store: Store) -
     assert 999 not in near
 
 
+def test_predecessors_are_the_nearest_earlier_of_the_same_namespace(store: Store) -> None:
+    line = [memory(f"step {i}", at=T0 + timedelta(minutes=i)) for i in range(4)]
+    tie = memory("same minute as step 2", at=T0 + timedelta(minutes=2))
+    elsewhere = memory("other namespace", namespace="other", at=T0 + timedelta(minutes=2))
+    seqs = insert(store, "t", *line, tie, elsewhere)
+    s = dict(zip([m.id for m in [*line, tie, elsewhere]], seqs, strict=True))
+    with store.read() as tx:
+        before = tx.predecessors("t", [s[m.id] for m in [*line, tie, elsewhere]] + [999])
+        assert tx.predecessors("u", [s[line[2].id]]) == {}
+        assert tx.predecessors("t", []) == {}
+    # The same order as ``neighbors``: the tie (same created_at, larger key) follows step 2.
+    assert before == {
+        s[line[1].id]: s[line[0].id],
+        s[line[2].id]: s[line[1].id],
+        s[tie.id]: s[line[2].id],
+        s[line[3].id]: s[tie.id],
+    }
+
+
 def test_update_changes_content_not_identity(store: Store) -> None:
     item = memory("before", tags=["old"], metadata={"v": 1}, token_count=1)
     (seq,) = insert(store, "t", item)
@@ -664,6 +683,7 @@ def test_tenants_never_see_each_other(store: Store) -> None:
         assert set(tx.rank_rows("a", [seq_theirs, seq_mine])) == {seq_mine}
         assert tx.neighbors("a", [seq_theirs], 3) == {}
         assert tx.neighbors("a", [seq_mine], 3) == {seq_mine: [(seq_mine_2, 1)]}
+        assert tx.predecessors("a", [seq_theirs, seq_mine, seq_mine_2]) == {seq_mine_2: seq_mine}
         assert tx.seqs_matching("a", everything) == {seq_mine, seq_mine_2}
         assert _ids_of(tx.search_text("a", "shared", everything, 10)) == [mine.id, mine_2.id]
         assert {s for s, _ in tx.text_matches("a", "shared", everything, 10)} == {

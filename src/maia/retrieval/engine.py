@@ -26,7 +26,14 @@ from maia.retrieval.fusion import Candidate, FusionMode, Scored, fuse
 from maia.retrieval.graph import proximity
 from maia.retrieval.index.vectors import Scope, Vector, VectorIndex, VectorSearch
 from maia.retrieval.spans import span
-from maia.retrieval.text import STOP_WORDS, Attribution, keywords, split_attribution, words
+from maia.retrieval.text import (
+    ADDRESS_WORDS,
+    STOP_WORDS,
+    Attribution,
+    keywords,
+    split_attribution,
+    words,
+)
 from maia.retrieval.tokens import TokenCounter
 from maia.store.base import RankRow, StoreReader, VectorRow
 
@@ -36,6 +43,8 @@ INDEX_FILE = "vectors.usearch"
 FEEDBACK_SEEDS = 3  # best candidates the query vector moves toward
 SEEDS = 10  # how many of the best candidates lend signals to their neighbours
 CONTEXT_RADIUS = 2  # memories written this close to a seed (same namespace) are context
+PREVIOUS_TEXT_SHARE = 0.5  # of its predecessor's BM25 a memory's text signal keeps
+ADDRESS_LOOKBACK = 40  # characters before a name searched for what opens an address
 QUERY_EMBED_WORKERS = 2  # query embeddings running beside full-text searches
 SPEAKER_SCOPES = 4096
 SPEAKERS_PER_SCOPE = 256
@@ -241,7 +250,14 @@ class RetrievalEngine:
 
         missing = [seq for seq in vector_hits if seq not in rows]
         rows.update(reader.rank_rows(plan.tenant, missing, flt))
-        pool = _Pool(plan, query_vector, self.index, bm25, attributions)
+        pool = _Pool(
+            plan,
+            query_vector,
+            self.index,
+            bm25,
+            attributions,
+            lambda seqs: reader.predecessors(plan.tenant, seqs),
+        )
         pool.add(
             rows,
             keep=lambda seq, sim: (
@@ -359,38 +375,79 @@ class _Pool:
         index: VectorSearch,
         bm25: dict[int, float],
         attributions: _Attributions,
+        predecessors: Callable[[list[int]], dict[int, int]],
     ) -> None:
         self.plan = plan
         self.query_vector = query_vector
         self.index = index
         self.bm25 = bm25
         self.attributions = attributions
+        self.predecessors = predecessors
         self.rows: dict[int, RankRow] = {}
+        self.previous: dict[int, int] = {}  # candidate -> the memory written just before it
+        self._vectors: dict[int, Vector] = {}  # stored vectors read so far
         self.candidates: list[Candidate] = []
         # The entities' words as one pattern: a text is scanned once, not split into words.
         self._entities = [(e.lower(), words(e)) for e in plan.analysis.entities]
         parts = sorted({p for _, ps in self._entities for p in ps}, key=len, reverse=True)
-        self._mentions = (
-            re.compile(r"\b(?:" + "|".join(map(re.escape, parts)) + r")\b", re.IGNORECASE)
-            if parts
-            else None
+        names = "|".join(map(re.escape, parts))
+        address = "|".join(re.escape(w).replace(r"\ ", r"\s+") for w in ADDRESS_WORDS)
+        self._mentions = re.compile(r"\b(?:" + names + r")\b", re.IGNORECASE) if parts else None
+        # A name that addresses someone ("Thanks, Maria!", "Hey John, ...") is who the
+        # line is said to, not what it is about: such names are no mention. Checked
+        # around each mention only (a pattern over the whole text would cost more).
+        self._address_before = re.compile(
+            rf"(?:^|[,;:!?.]|\b(?:{address})\b,?)(?:\s*\b(?:{names})\b)*\s*$", re.IGNORECASE
+        )
+        self._address_after = re.compile(rf"(?:\s+(?:{names})\b)*\s*(?:[,;:!?.]|$)", re.IGNORECASE)
+
+    def _addressed(self, text: str, mention: re.Match[str]) -> bool:
+        """Whether a name in ``text`` is a vocative: between an opening (start, a
+        punctuation mark, "hey", "thanks", ...) and a punctuation mark or the end."""
+        start, end = mention.span()
+        return (
+            self._address_after.match(text, end) is not None
+            and self._address_before.search(text, max(0, start - ADDRESS_LOOKBACK), start)
+            is not None
         )
 
     def requery(self, query_vector: Vector) -> None:
         """Measures every candidate's similarity against a new query vector."""
         self.query_vector = query_vector
-        similarities = self._similarities(self.rows)
+        similarities = self._similarities(self.rows)[1]
         for candidate in self.candidates:
             if candidate.key in similarities:
                 candidate.vector = similarities[candidate.key]
 
-    def _similarities(self, keys: Iterable[int]) -> dict[int, float]:
-        """Cosine similarity to the query of each key that has a vector (one product)."""
-        vectors = self.index.vectors(keys)
-        if not vectors:
-            return {}
-        scores = np.stack(list(vectors.values())) @ self.query_vector
-        return dict(zip(vectors, scores.tolist(), strict=True))
+    def _similarities(self, keys: Iterable[int]) -> tuple[dict[int, float], dict[int, float]]:
+        """Similarity to the query of each key that has a vector: its own cosine, and
+        the one it ranks by, the better of that and the cosine of the window it ends
+        (its vector plus its predecessor's).
+
+        A line read alone can miss what it is about ("Three times a week." answers the
+        line before it); the window scores it as part of the exchange it belongs to,
+        as if the two had been embedded together. Whether a memory is similar enough
+        to be a result at all is still decided by its own cosine."""
+        keys = list(keys)
+        before = {k: p for k in keys if (p := self.previous.get(k)) is not None}
+        wanted = [k for k in (*keys, *before.values()) if k not in self._vectors]
+        if wanted:
+            self._vectors.update(self.index.vectors(wanted))
+        present = [k for k in keys if k in self._vectors]
+        if not present:
+            return {}, {}
+        own = np.stack([self._vectors[k] for k in present])
+        cosines = own @ self.query_vector
+        scores = cosines.copy()
+        paired = [i for i, k in enumerate(present) if before.get(k) in self._vectors]
+        if paired:
+            window = own[paired] + np.stack([self._vectors[before[present[i]]] for i in paired])
+            norms = np.maximum(np.linalg.norm(window, axis=1), 1e-12)
+            scores[paired] = np.maximum(scores[paired], (window @ self.query_vector) / norms)
+        return (
+            dict(zip(present, cosines.tolist(), strict=True)),
+            dict(zip(present, scores.tolist(), strict=True)),
+        )
 
     def relevant(self, seq: int, similarity: float | None) -> bool:
         """A word of the query matches, or the meaning is close enough."""
@@ -399,19 +456,20 @@ class _Pool:
     def add(self, rows: dict[int, RankRow], keep: Callable[[int, float | None], bool]) -> None:
         if not rows:
             return
-        similarities = self._similarities(seq for seq in rows if seq not in self.rows)
+        fresh = [seq for seq in rows if seq not in self.rows]
+        self.previous.update(self.predecessors(fresh))
+        cosines, similarities = self._similarities(fresh)
         now = self.plan.now or max(r.created_at for r in rows.values())
         analysis = self.plan.analysis
         for seq, row in rows.items():
-            similarity = similarities.get(seq)
-            if seq in self.rows or not keep(seq, similarity):
+            if seq in self.rows or not keep(seq, cosines.get(seq)):
                 continue
             self.rows[seq] = row
             self.candidates.append(
                 Candidate(
                     key=seq,
-                    vector=similarity,
-                    text=self.bm25.get(seq),
+                    vector=similarities.get(seq),
+                    text=self._text(seq),
                     age_days=(now - row.created_at).total_seconds() / 86400,
                     access_count=row.access_count,
                     confidence=row.confidence,
@@ -419,6 +477,16 @@ class _Pool:
                     time=_in_time(analysis, row.created_at),
                 )
             )
+
+    def _text(self, seq: int) -> float | None:
+        """BM25 relevance: the memory's own, or, if more, a share of that of the memory
+        written just before it (a reply shares its topic without repeating its words)."""
+        own = self.bm25.get(seq)
+        previous = self.previous.get(seq)
+        before = None if previous is None else self.bm25.get(previous)
+        if before is None:
+            return own
+        return max(own or 0.0, PREVIOUS_TEXT_SHARE * before)
 
     def _entity_match(self, row: RankRow) -> float:
         """How much the memory is about the query's entities: a memory *spoken by* one
@@ -434,7 +502,12 @@ class _Pool:
                 total += 1.0
                 continue
             if mentioned is None:
-                mentioned = {w.lower() for w in self._mentions.findall(attribution.text)}
+                text = attribution.text
+                mentioned = {
+                    m.group().lower()
+                    for m in self._mentions.finditer(text)
+                    if not self._addressed(text, m)
+                }
             if parts and all(p in mentioned for p in parts):
                 total += 0.5
         return total / len(self._entities)

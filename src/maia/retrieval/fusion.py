@@ -27,7 +27,7 @@ DEFAULT_WEIGHTS: Mapping[str, float] = {
     "frequency": 0.02,
     "confidence": 0.03,
     "graph": 0.05,
-    "entity": 0.2,
+    "entity": 0.3,
     "time": 0.15,
     "context": 0.2,
 }

@@ -22,6 +22,15 @@ STOP_WORDS = frozenset(
     """.split()
 )
 
+# Words that open an address to someone: "Hey Alice", "Thanks, Bob".
+ADDRESS_WORDS = (
+    *"""
+    hey hi hello thanks dear yes yeah yep sure ok okay oh wow congrats congratulations
+    sorry bye goodbye well
+    """.split(),
+    "thank you",
+)
+
 # "Alice said, "...""  /  "Alice: ..."  /  "[10:02] Alice: ..." — the speaker of a
 # transcript line is a structured field, not part of what the line is about.
 _NAME = r"(?P<speaker>[A-Z][\w'.-]*(?: [A-Z][\w'.-]*){0,3})"

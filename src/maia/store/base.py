@@ -91,6 +91,11 @@ class StoreReader(Protocol):
         namespace (by created_at, then key): ``(key, distance)`` with distance 1..radius."""
         ...
 
+    def predecessors(self, tenant: str, seqs: Sequence[int]) -> dict[int, int]:
+        """For each key that has one, the memory written just before it in the same
+        namespace (by created_at, then key): ``neighbors`` at distance 1, earlier side."""
+        ...
+
     def seqs_matching(self, tenant: str, flt: MemoryFilter) -> set[int]:
         """Keys of every memory matching ``flt`` (for filtered vector search)."""
         ...

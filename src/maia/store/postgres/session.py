@@ -373,6 +373,20 @@ class PostgresSession(TenantSQL, VectorSQL):
                 near.append((seq, distance))
         return found
 
+    def predecessors(self, tenant: str, seqs: Sequence[int]) -> dict[int, int]:
+        if not len(seqs):
+            return {}
+        rows = self._conn.execute(
+            "SELECT s.seq, n.seq FROM memories s CROSS JOIN LATERAL ("
+            "SELECT x.seq FROM memories x "
+            "WHERE x.tenant_id = s.tenant_id AND x.namespace = s.namespace "
+            "AND (x.created_at, x.seq) < (s.created_at, s.seq) "
+            "ORDER BY x.created_at DESC, x.seq DESC LIMIT 1"
+            ") n WHERE s.tenant_id = %s AND s.seq = ANY(%s)",
+            (tenant, [int(s) for s in seqs]),
+        )
+        return {seq: before for seq, before in rows}
+
     def seqs_matching(self, tenant: str, flt: MemoryFilter) -> set[int]:
         where, params = self._where(tenant, flt)
         rows = self._conn.execute(f"SELECT m.seq FROM memories m WHERE {where}", params)

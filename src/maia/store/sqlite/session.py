@@ -249,6 +249,21 @@ class SQLiteSession(TenantSQL):
                     found[seed].extend((seq, d) for d, (_, seq) in enumerate(side, start=1))
         return found
 
+    def predecessors(self, tenant: str, seqs: Sequence[int]) -> dict[int, int]:
+        found: dict[int, int] = {}
+        for chunk in chunked(seqs):
+            rows = self._conn.execute(
+                "SELECT m.seq, (SELECT x.seq FROM memories x "
+                "WHERE x.tenant_id = m.tenant_id AND x.namespace = m.namespace "
+                "AND (x.created_at, x.seq) < (m.created_at, m.seq) "
+                "ORDER BY x.created_at DESC, x.seq DESC LIMIT 1) "
+                "FROM memories m NOT INDEXED "
+                f"WHERE m.seq IN ({','.join('?' * len(chunk))}) AND m.tenant_id = ?",
+                (*chunk, tenant),
+            )
+            found.update((seq, before) for seq, before in rows if before is not None)
+        return found
+
     def seqs_matching(self, tenant: str, flt: MemoryFilter) -> set[int]:
         where, params = self._where(tenant, flt)
         rows = self._conn.execute(f"SELECT m.seq FROM memories m WHERE {where}", params)
