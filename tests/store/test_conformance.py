@@ -255,6 +255,21 @@ def test_predecessors_are_the_nearest_earlier_of_the_same_namespace(store: Store
     }
 
 
+def test_order_in_time_within_one_instant(store: Store) -> None:
+    """A batch shares one created_at: its memories follow each other by key."""
+    first = memory("before the batch", at=T0)
+    batch = [memory(f"batch {i}", at=T0 + timedelta(minutes=1)) for i in range(5)]
+    last = memory("after the batch", at=T0 + timedelta(minutes=2))
+    seqs = insert(store, "t", first, *batch, last)
+    with store.read() as tx:
+        before = tx.predecessors("t", seqs)
+        near = tx.neighbors("t", [seqs[1], seqs[3], seqs[5]], 2)
+    assert before == {seqs[i]: seqs[i - 1] for i in range(1, len(seqs))}
+    assert near[seqs[1]] == [(seqs[0], 1), (seqs[2], 1), (seqs[3], 2)]
+    assert near[seqs[3]] == [(seqs[2], 1), (seqs[1], 2), (seqs[4], 1), (seqs[5], 2)]
+    assert near[seqs[5]] == [(seqs[4], 1), (seqs[3], 2), (seqs[6], 1)]
+
+
 def test_update_changes_content_not_identity(store: Store) -> None:
     item = memory("before", tags=["old"], metadata={"v": 1}, token_count=1)
     (seq,) = insert(store, "t", item)

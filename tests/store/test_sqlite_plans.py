@@ -121,3 +121,26 @@ def test_new_databases_have_no_statistics_to_rescue_a_plan(tmp_path: Path) -> No
         assert "sqlite_stat1" not in names
     finally:
         store.close()
+
+
+def test_neighbours_in_one_instant_are_sought_not_walked(tmp_path: Path) -> None:
+    """Memories of one batch share created_at: finding a neighbour among them must seek
+    by key, not walk the instant (300 memories here, thousands in a large import)."""
+    store = SQLiteStore(tmp_path / "maia.db")
+    try:
+        items = [m.model_copy(update={"created_at": T0}) for m in _memories(300)]
+        with store.write() as tx:
+            seqs = tx.insert_memories("t", items)
+        conn = sqlite3.connect(store.location, isolation_level=None)
+        try:
+            for call in (
+                lambda s: s.predecessors("t", seqs[100:140]),
+                lambda s: s.neighbors("t", seqs[100:110], 2),
+            ):
+                plans = " | ".join(_plans(conn, call))
+                assert "created_at=? AND seq<?" in plans, plans
+                assert "created_at<?" in plans, plans
+        finally:
+            conn.close()
+    finally:
+        store.close()

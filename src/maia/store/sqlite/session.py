@@ -225,7 +225,9 @@ class SQLiteSession(TenantSQL):
             ).fetchall()
             if not seeds:
                 continue
-            # One statement for every seed: its ``radius`` predecessors and successors.
+            # One statement for every seed: its ``radius`` predecessors and successors,
+            # each side as two index seeks (the same instant by key, then other times;
+            # see ``predecessors``), cut to ``radius`` below.
             parts: list[str] = []
             params: list[Any] = []
             for seq, namespace, created_at in seeds:
@@ -234,17 +236,24 @@ class SQLiteSession(TenantSQL):
                     parts.append(
                         "SELECT * FROM (SELECT ?, seq, created_at FROM memories "
                         "WHERE tenant_id = ? AND namespace = ? "
-                        f"AND (created_at, seq) {comparison} (?, ?) "
+                        f"AND created_at = ? AND seq {comparison} ? "
+                        f"ORDER BY seq {order} LIMIT ?)"
+                    )
+                    parts.append(
+                        "SELECT * FROM (SELECT ?, seq, created_at FROM memories "
+                        "WHERE tenant_id = ? AND namespace = ? "
+                        f"AND created_at {comparison} ? "
                         f"ORDER BY created_at {order}, seq {order} LIMIT ?)"
                     )
                     params += [seq, tenant, namespace, created_at, seq, radius]
+                    params += [seq, tenant, namespace, created_at, radius]
             by_seed: dict[int, list[tuple[int, int]]] = {}
             for seed, seq, created_at in self._conn.execute(" UNION ALL ".join(parts), params):
                 by_seed.setdefault(seed, []).append((created_at, seq))
             centre = {seq: (created_at, seq) for seq, _, created_at in seeds}
             for seed, near in by_seed.items():
-                before = sorted((p for p in near if p < centre[seed]), reverse=True)
-                after = sorted(p for p in near if p > centre[seed])
+                before = sorted((p for p in near if p < centre[seed]), reverse=True)[:radius]
+                after = sorted(p for p in near if p > centre[seed])[:radius]
                 for side in (before, after):
                     found[seed].extend((seq, d) for d, (_, seq) in enumerate(side, start=1))
         return found
@@ -252,11 +261,18 @@ class SQLiteSession(TenantSQL):
     def predecessors(self, tenant: str, seqs: Sequence[int]) -> dict[int, int]:
         found: dict[int, int] = {}
         for chunk in chunked(seqs):
+            # The one before at the same time, else the last at an earlier time: two
+            # index seeks. ``(created_at, seq) < (?, ?)`` would seek on created_at only
+            # and walk every memory written in the same instant (a batch shares one).
             rows = self._conn.execute(
-                "SELECT m.seq, (SELECT x.seq FROM memories x "
+                "SELECT m.seq, coalesce("
+                "(SELECT max(x.seq) FROM memories x "
                 "WHERE x.tenant_id = m.tenant_id AND x.namespace = m.namespace "
-                "AND (x.created_at, x.seq) < (m.created_at, m.seq) "
-                "ORDER BY x.created_at DESC, x.seq DESC LIMIT 1) "
+                "AND x.created_at = m.created_at AND x.seq < m.seq), "
+                "(SELECT x.seq FROM memories x "
+                "WHERE x.tenant_id = m.tenant_id AND x.namespace = m.namespace "
+                "AND x.created_at < m.created_at "
+                "ORDER BY x.created_at DESC, x.seq DESC LIMIT 1)) "
                 "FROM memories m NOT INDEXED "
                 f"WHERE m.seq IN ({','.join('?' * len(chunk))}) AND m.tenant_id = ?",
                 (*chunk, tenant),
