@@ -30,7 +30,8 @@ from maia.store.base import VectorRow
 from maia.store.migrate import copy_store, tally
 from maia.store.postgres import PostgresStore
 from maia.store.sqlite import SQLiteStore
-from postgres_scale import MODEL_ID, TENANT, Postgres, err, memories
+from postgres_scale import MODEL_ID, TENANT, Postgres, err, memories, server_settings
+from postgres_scale import parse_args as parse_pg_args
 from vector_scale import VectorSource
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -66,12 +67,7 @@ def main() -> int:
     parser.add_argument("--live", action="store_true", help="the target's index exists first")
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
-    settings = {
-        "shared_buffers": "2GB",
-        "maintenance_work_mem": "2GB",
-        "max_parallel_maintenance_workers": "1",
-        "max_wal_size": "8GB",
-    }
+    settings = server_settings(parse_pg_args([]))  # postgres_scale.py's defaults
     with tempfile.TemporaryDirectory(prefix="maia-migrate-") as tmp:
         source = SQLiteStore(Path(tmp) / "maia.db")
         err.print(f"filling a SQLite store with {args.memories:,} memories and vectors")

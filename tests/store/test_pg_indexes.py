@@ -5,7 +5,7 @@ stored without their index, and again when a concurrent build left an invalid on
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -28,10 +28,8 @@ INDEX = "memory_vectors_hnsw_384"
 
 
 @pytest.fixture
-def store(postgres_url: str) -> Iterator[PostgresStore]:
-    store = PostgresStore(postgres_url)
-    yield store
-    store.close()
+def store(open_store: Callable[[], PostgresStore]) -> PostgresStore:
+    return open_store()
 
 
 def _raw(url: str) -> psycopg.Connection[tuple[object, ...]]:
@@ -171,19 +169,6 @@ def test_one_build_at_a_time_across_nodes(store: PostgresStore, postgres_url: st
         assert build_hnsw(conn, store._indexes, 384) is True  # type: ignore[arg-type]
     assert _state(postgres_url) is True
     _nearest_is_itself(store, seqs[1])
-
-
-@pytest.fixture
-def open_store(postgres_url: str) -> Iterator[Callable[[], PostgresStore]]:
-    opened: list[PostgresStore] = []
-
-    def make() -> PostgresStore:
-        opened.append(PostgresStore(postgres_url))
-        return opened[-1]
-
-    yield make
-    for store in opened:
-        store.close()
 
 
 def test_a_migration_builds_the_index_after_copying(

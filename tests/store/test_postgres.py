@@ -6,7 +6,7 @@ from __future__ import annotations
 import itertools
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 from urllib.parse import urlsplit
 
@@ -30,21 +30,6 @@ pytestmark = pytest.mark.postgres
 @pytest.fixture
 def server(postgres_server: pg_server.PostgresServer | str) -> pg_server.PostgresServer:
     return pg_server.usable(postgres_server, required=REQUIRE_POSTGRES)
-
-
-@pytest.fixture
-def open_store(postgres_url: str) -> Iterator[Callable[..., PostgresStore]]:
-    """Opens stores (nodes) on one fresh schema; closes them all at the end."""
-    opened: list[PostgresStore] = []
-
-    def make(**options: object) -> PostgresStore:
-        store = PostgresStore(postgres_url, **options)  # type: ignore[arg-type]
-        opened.append(store)
-        return store
-
-    yield make
-    for store in opened:
-        store.close()
 
 
 @pytest.fixture
