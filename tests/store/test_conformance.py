@@ -418,6 +418,22 @@ def test_an_abandoned_stream_leaves_the_store_usable(store: Store) -> None:
         assert tx.count_memories("t") == 1100
 
 
+def test_iter_texts_gives_every_tenants_words_in_key_order(store: Store) -> None:
+    a = memory("Café au lait", tags=["drinks", "morning"], at=T0)
+    b = memory("no tags", namespace="other/sub", at=T0 + timedelta(hours=1))
+    c = memory("someone else's", at=T0 + timedelta(days=2))
+    seq_a, seq_b = insert(store, "t", a, b)
+    (seq_c,) = insert(store, "u", c)
+    with store.read() as tx:
+        texts = list(tx.iter_texts())
+    assert [(x.seq, x.tenant, x.namespace, x.content, list(x.tags)) for x in texts] == [
+        (seq_a, "t", "ns", "Café au lait", ["drinks", "morning"]),
+        (seq_b, "t", "other/sub", "no tags", []),
+        (seq_c, "u", "ns", "someone else's", []),
+    ]
+    assert [x.created_at for x in texts] == [a.created_at, b.created_at, c.created_at]
+
+
 def test_vectors_of_and_owners(store: Store) -> None:
     a, b, c = memory("a"), memory("b"), memory("c")
     seq_a, seq_b = insert(store, "t", a, b)

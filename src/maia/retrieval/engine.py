@@ -24,6 +24,7 @@ from maia.retrieval.analyzer import QueryAnalysis
 from maia.retrieval.embed.base import Embedder, Vectors
 from maia.retrieval.fusion import Candidate, FusionMode, Scored, fuse
 from maia.retrieval.graph import proximity
+from maia.retrieval.index.fulltext import TextIndex
 from maia.retrieval.index.vectors import Scope, Vector, VectorIndex, VectorSearch
 from maia.retrieval.spans import span
 from maia.retrieval.text import (
@@ -35,7 +36,7 @@ from maia.retrieval.text import (
     words,
 )
 from maia.retrieval.tokens import TokenCounter
-from maia.store.base import RankRow, StoreReader, VectorRow
+from maia.store.base import RankRow, StoredText, StoreReader, VectorRow
 
 log = logging.getLogger(__name__)
 
@@ -103,9 +104,12 @@ class RetrievalEngine:
         index: VectorSearch,
         index_path: Path | None,
         tokens: TokenCounter,
+        texts: TextIndex | None = None,
     ) -> None:
         self.embedder = embedder
         self.index = index
+        # Word matches from memory; without it (PostgreSQL), the store's full text.
+        self.texts = texts
         self.index_path = index_path
         self.tokens = tokens
         self._query_embedder = ThreadPoolExecutor(QUERY_EMBED_WORKERS, "maia-query-embed")
@@ -115,7 +119,9 @@ class RetrievalEngine:
     # -- lifecycle -----------------------------------------------------------------------
 
     def load(self, reader: StoreReader) -> None:
-        """Fills the index from stored embeddings; reuses the saved HNSW graph if fresh."""
+        """Fills the indexes from the store; reuses the saved HNSW graph if fresh."""
+        if self.texts is not None:
+            self.texts.load(reader.iter_texts())
         counts = reader.vector_counts()
         stale = {m: n for m, n in counts.items() if m != self.embedder.model_id}
         if stale:
@@ -166,8 +172,19 @@ class RetrievalEngine:
         """Makes committed embeddings searchable."""
         self.index.add(items, vectors)
 
+    def written(self, tenant: str, memories: Iterable[tuple[int, Memory]]) -> None:
+        """Makes committed content and tags searchable by word (new memories, or changed
+        ones: a memory's key stays the same)."""
+        if self.texts is not None:
+            self.texts.add(
+                StoredText(seq, tenant, m.namespace, m.content, m.tags, m.created_at)
+                for seq, m in memories
+            )
+
     def forget(self, seqs: Sequence[int]) -> None:
         self.index.remove(seqs)
+        if self.texts is not None:
+            self.texts.remove(seqs)
 
     def close(self) -> None:
         self._query_embedder.shutdown(wait=False, cancel_futures=True)
@@ -215,10 +232,23 @@ class RetrievalEngine:
         early = self._query_embedder.submit(
             contextvars.copy_context().run, self._embed_query, guess
         )
+        allowed = None
+        if _narrows_beyond_namespace(flt):
+            allowed = np.array(sorted(reader.seqs_matching(plan.tenant, flt)), dtype=np.int64)
+        scope = Scope(
+            plan.tenant,
+            None if flt.namespace is None else (flt.namespace,),
+            flt.include_descendants,
+        )
         text_query = " ".join(plan.analysis.keywords) or plan.query
-        bm25 = dict(reader.text_matches(plan.tenant, text_query, flt, plan.pool))
         # Ranking reads light rows; whole memories are built for the returned page only.
-        rows = reader.rank_rows(plan.tenant, list(bm25))
+        if self.texts is None:
+            bm25 = dict(reader.text_matches(plan.tenant, text_query, flt, plan.pool))
+            rows = reader.rank_rows(plan.tenant, list(bm25))
+        else:
+            bm25 = dict(self.texts.search(text_query, scope, plan.pool, allowed=allowed))
+            rows = reader.rank_rows(plan.tenant, list(bm25), flt)  # e.g. superseded ones
+            bm25 = {seq: score for seq, score in bm25.items() if seq in rows}
         attributions = _Attributions()
         speakers = {
             speaker.lower()
@@ -232,14 +262,6 @@ class RetrievalEngine:
         else:
             early.cancel()
             query_vector = self._embed_query(text)
-        allowed = None
-        if _narrows_beyond_namespace(flt):
-            allowed = np.array(sorted(reader.seqs_matching(plan.tenant, flt)), dtype=np.int64)
-        scope = Scope(
-            plan.tenant,
-            None if flt.namespace is None else (flt.namespace,),
-            flt.include_descendants,
-        )
         vector_hits = dict(self.index.search(query_vector, scope, plan.pool, allowed=allowed))
         if period is not None and not plan.time_filter:
             # The period the query names is evidence of its own: "what happened yesterday"

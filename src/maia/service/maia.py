@@ -15,6 +15,7 @@ from maia.models import NamespaceConfig, NamespaceCreate, utcnow
 from maia.retrieval.embed.factory import embedder_from
 from maia.retrieval.engine import INDEX_FILE, RetrievalEngine
 from maia.retrieval.index.database import DatabaseVectorIndex, VectorDatabase
+from maia.retrieval.index.fulltext import TextIndex
 from maia.retrieval.index.vectors import HnswParams, VectorIndex
 from maia.retrieval.tokens import token_counter
 from maia.security.audit import AuditLog
@@ -53,7 +54,7 @@ def build_engine(
             dtype=settings.hnsw_dtype,
         ),
     )
-    return RetrievalEngine(embedder, index, index_path, tokens)
+    return RetrievalEngine(embedder, index, index_path, tokens, TextIndex())
 
 
 def open_audit_log(settings: Settings) -> AuditLog | None:

@@ -80,6 +80,7 @@ class MemoryOps(NamespaceOps):
             [(seq, self._tenant, m.namespace) for seq, m in zip(seqs, memories, strict=True)],
             vectors,
         )
+        self._engine.written(self._tenant, zip(seqs, memories, strict=True))
         for memory in memories:
             self._record("memory.create", memory.id, namespace=memory.namespace)
         return memories
@@ -218,8 +219,11 @@ class MemoryOps(NamespaceOps):
             seq = tx.update_memory(self._tenant, updated)
             if vectors is not None and seq is not None:
                 tx.put_vectors(self._engine.vector_rows([seq], vectors))
-        if vectors is not None and seq is not None:
-            self._engine.indexed([(seq, self._tenant, updated.namespace)], vectors)
+        if seq is not None:
+            if vectors is not None:
+                self._engine.indexed([(seq, self._tenant, updated.namespace)], vectors)
+            if data.content is not None or data.tags is not None:
+                self._engine.written(self._tenant, [(seq, updated)])
         self._record(
             "memory.update",
             memory_id,

@@ -388,10 +388,13 @@ class _Importer:
                 # memory that now needs a vector gets one here.
                 plans = self._plan_memories(writer, batch, previous=plans)
                 self._embed(plans)
-                indexed = self._write_memories(writer, plans)
-            if indexed:
-                items, vectors = zip(*indexed, strict=True)
-                self.ops.engine.indexed(list(items), np.vstack(vectors))
+                written = self._write_memories(writer, plans)
+            if written:
+                self.ops.engine.indexed(
+                    [(seq, self.tenant, memory.namespace) for seq, memory, _ in written],
+                    np.vstack([vector for _, _, vector in written]),
+                )
+                self.ops.engine.written(self.tenant, [(seq, m) for seq, m, _ in written])
         for plan in plans:
             why = (
                 f"memory id {plan.record.id} belongs to another tenant"
@@ -451,28 +454,28 @@ class _Importer:
 
     def _write_memories(
         self, writer: StoreWriter, plans: list[_MemoryPlan]
-    ) -> list[tuple[tuple[int, str, str], Vector]]:
+    ) -> list[tuple[int, Memory, Vector]]:
+        """Inserts created and replaces overwritten memories, with their embeddings."""
         tokens = self.ops.engine.tokens
+        written: list[tuple[int, Memory, Vector]] = []
         created = [p for p in plans if p.action == "created"]
         memories = [p.record.to_memory(tokens.count(p.record.content)) for p in created]
         seqs = writer.insert_memories(self.tenant, memories)
-        written = list(zip(seqs, created, strict=True))
+        for seq, memory, plan in zip(seqs, memories, created, strict=True):
+            written.append((seq, memory, _vector(plan)))
         for plan in plans:
             if plan.action == "overwritten":
                 memory = plan.record.to_memory(tokens.count(plan.record.content))
-                seq = writer.replace_memory(self.tenant, memory)
-                if seq is not None:
-                    written.append((seq, plan))
-        if not written:
-            return []
-        vectors = [_vector(p) for _, p in written]
-        writer.put_vectors(
-            self.ops.engine.vector_rows([seq for seq, _ in written], np.vstack(vectors))
-        )
-        return [
-            ((seq, self.tenant, p.record.namespace), vector)
-            for (seq, p), vector in zip(written, vectors, strict=True)
-        ]
+                replaced = writer.replace_memory(self.tenant, memory)
+                if replaced is not None:
+                    written.append((replaced, memory, _vector(plan)))
+        if written:
+            writer.put_vectors(
+                self.ops.engine.vector_rows(
+                    [seq for seq, _, _ in written], np.vstack([v for _, _, v in written])
+                )
+            )
+        return written
 
     # -- relations -----------------------------------------------------------------------
 

@@ -53,6 +53,18 @@ class StoredVector:
 
 
 @dataclass(frozen=True, slots=True)
+class StoredText:
+    """A memory's words as the full-text index keeps them: key, place, text and time."""
+
+    seq: int
+    tenant: str
+    namespace: str
+    content: str
+    tags: Sequence[str]
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class VectorRow:
     """An embedding to write for the memory with key ``seq``."""
 
@@ -128,6 +140,10 @@ class StoreReader(Protocol):
 
     def iter_vectors(self, model_id: str) -> Iterator[StoredVector]:
         """Every stored embedding of ``model_id``, all tenants (to build the index)."""
+        ...
+
+    def iter_texts(self) -> Iterator[StoredText]:
+        """Every memory's content and tags, all tenants (to build the full-text index)."""
         ...
 
     def vector_counts(self) -> dict[str, int]:

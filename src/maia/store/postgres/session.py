@@ -45,7 +45,7 @@ from maia.models import (
     Page,
     RelationType,
 )
-from maia.store.base import RankRow, TextHit, VectorRow
+from maia.store.base import RankRow, StoredText, TextHit, VectorRow
 from maia.store.postgres.tenants import TenantSQL, has_nul, utc
 from maia.store.postgres.vector_sql import VectorIndexes, VectorSQL
 
@@ -453,6 +453,16 @@ class PostgresSession(TenantSQL, VectorSQL):
             params,
         )
         return (_memory(row) for row in rows)
+
+    def iter_texts(self) -> Iterator[StoredText]:
+        rows = self._stream(
+            "SELECT seq, tenant_id, namespace, content, tags, created_at FROM memories "
+            "ORDER BY seq",
+            (),
+        )
+        for row in rows:
+            tags = json.loads(row[4]) if row[4] else []
+            yield StoredText(row[0], row[1], row[2], row[3], tags, utc(row[5]))
 
     def vectors_of(self, tenant: str, memory_ids: Sequence[str]) -> dict[str, VectorRow]:
         ids = _text_keys(memory_ids)

@@ -21,7 +21,7 @@ from maia.models import (
     Page,
     RelationType,
 )
-from maia.store.base import RankRow, StoredVector, TextHit, VectorRow, chunked
+from maia.store.base import RankRow, StoredText, StoredVector, TextHit, VectorRow, chunked
 from maia.store.sqlite.tenants import TenantSQL
 from maia.store.sqlite.timestamps import from_micros, to_micros
 
@@ -462,6 +462,14 @@ class SQLiteSession(TenantSQL):
         )
         for row in rows:
             yield StoredVector(row[0], row[1], row[2], row[3])
+
+    def iter_texts(self) -> Iterator[StoredText]:
+        rows = self._conn.execute(
+            "SELECT seq, tenant_id, namespace, content, tags, created_at FROM memories ORDER BY seq"
+        )
+        for row in rows:
+            tags = json.loads(row[4]) if row[4] else []
+            yield StoredText(row[0], row[1], row[2], row[3], tags, from_micros(row[5]))
 
     def vector_counts(self) -> dict[str, int]:
         rows = self._conn.execute("SELECT model_id, count(*) FROM memory_vectors GROUP BY model_id")
