@@ -14,6 +14,7 @@ from collections.abc import Set as AbstractSet
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -49,6 +50,7 @@ ADDRESS_LOOKBACK = 40  # characters before a name searched for what opens an add
 QUERY_EMBED_WORKERS = 2  # query embeddings running beside full-text searches
 SPEAKER_SCOPES = 4096
 SPEAKERS_PER_SCOPE = 256
+ATTRIBUTIONS = 16384  # memories whose speaker split is remembered
 
 
 def embedding_text(content: str) -> str:
@@ -257,35 +259,43 @@ class RetrievalEngine:
         }
         self._remember_speakers(scope_key, speakers)
         text = query_embedding_text(plan.analysis, speakers)
-        if text == guess:
-            query_vector = early.result()
-        else:
+        if text != guess:
             early.cancel()
-            query_vector = self._embed_query(text)
-        vector_hits = dict(self.index.search(query_vector, scope, plan.pool, allowed=allowed))
-        if period is not None and not plan.time_filter:
-            # The period the query names is evidence of its own: "what happened yesterday"
-            # shares no words with its answers and is barely similar to them.
-            seqs = np.array(sorted(reader.seqs_matching(plan.tenant, in_period)), dtype=np.int64)
-            for seq, score in self.index.search(query_vector, scope, plan.pool, allowed=seqs):
-                vector_hits.setdefault(seq, score)
-
-        missing = [seq for seq in vector_hits if seq not in rows]
-        rows.update(reader.rank_rows(plan.tenant, missing, flt))
+            early = self._query_embedder.submit(
+                contextvars.copy_context().run, self._embed_query, text
+            )
+        # While the query is embedded, the word matches become candidates (all of them:
+        # a word matched); their similarities are measured once the vector is there.
         pool = _Pool(
             plan,
-            query_vector,
+            None,
             self.index,
             bm25,
             attributions,
             lambda seqs: reader.predecessors(plan.tenant, seqs),
         )
+        pool.add(rows, keep=lambda seq, sim: True)
+        period_seqs = None
+        if period is not None and not plan.time_filter:
+            period_seqs = np.array(
+                sorted(reader.seqs_matching(plan.tenant, in_period)), dtype=np.int64
+            )
+        query_vector = early.result()
+        pool.requery(query_vector)
+        vector_hits = dict(self.index.search(query_vector, scope, plan.pool, allowed=allowed))
+        if period_seqs is not None:
+            # The period the query names is evidence of its own: "what happened yesterday"
+            # shares no words with its answers and is barely similar to them.
+            search = self.index.search(query_vector, scope, plan.pool, allowed=period_seqs)
+            for seq, score in search:
+                vector_hits.setdefault(seq, score)
+        missing = [seq for seq in vector_hits if seq not in pool.rows]
+        found = reader.rank_rows(plan.tenant, missing, flt)
         pool.add(
-            rows,
+            found,
             keep=lambda seq, sim: (
-                seq in bm25
-                or (sim or 0.0) >= plan.min_similarity
-                or _in_time(plan.analysis, rows[seq].created_at) > 0
+                (sim or 0.0) >= plan.min_similarity
+                or _in_time(plan.analysis, found[seq].created_at) > 0
             ),
         )
         if not pool.candidates:
@@ -328,6 +338,8 @@ class RetrievalEngine:
         if not vectors:
             return
         centroid = np.mean(np.stack(list(vectors.values())), axis=0)
+        if pool.query_vector is None:
+            return
         moved = pool.query_vector + plan.feedback * centroid
         moved = (moved / max(float(np.linalg.norm(moved)), 1e-12)).astype(np.float32)
         pool.requery(moved)
@@ -374,17 +386,15 @@ class RetrievalEngine:
                 candidate.context = near.get(candidate.key, 0.0)
 
 
-class _Attributions:
-    """Each candidate's speaker and words, split once per search."""
+# A memory's speaker and words, split once across searches (the same memories come back).
+_split_attribution = lru_cache(maxsize=ATTRIBUTIONS)(split_attribution)
 
-    def __init__(self) -> None:
-        self._split: dict[int, Attribution] = {}
+
+class _Attributions:
+    """Each candidate's speaker and words."""
 
     def of(self, row: RankRow) -> Attribution:
-        found = self._split.get(row.seq)
-        if found is None:
-            found = self._split[row.seq] = split_attribution(row.content)
-        return found
+        return _split_attribution(row.content)
 
 
 class _Pool:
@@ -393,7 +403,7 @@ class _Pool:
     def __init__(
         self,
         plan: SearchPlan,
-        query_vector: Vector,
+        query_vector: Vector | None,
         index: VectorSearch,
         bm25: dict[int, float],
         attributions: _Attributions,
@@ -408,6 +418,7 @@ class _Pool:
         self.rows: dict[int, RankRow] = {}
         self.previous: dict[int, int] = {}  # candidate -> the memory written just before it
         self._vectors: dict[int, Vector] = {}  # stored vectors read so far
+        self._now = plan.now
         self.candidates: list[Candidate] = []
         # The entities' words as one pattern: a text is scanned once, not split into words.
         self._entities = [(e.lower(), words(e)) for e in plan.analysis.entities]
@@ -455,17 +466,18 @@ class _Pool:
         wanted = [k for k in (*keys, *before.values()) if k not in self._vectors]
         if wanted:
             self._vectors.update(self.index.vectors(wanted))
+        query = self.query_vector
         present = [k for k in keys if k in self._vectors]
-        if not present:
+        if query is None or not present:  # no query vector yet: the vectors are read
             return {}, {}
         own = np.stack([self._vectors[k] for k in present])
-        cosines = own @ self.query_vector
+        cosines = own @ query
         scores = cosines.copy()
         paired = [i for i, k in enumerate(present) if before.get(k) in self._vectors]
         if paired:
             window = own[paired] + np.stack([self._vectors[before[present[i]]] for i in paired])
             norms = np.maximum(np.linalg.norm(window, axis=1), 1e-12)
-            scores[paired] = np.maximum(scores[paired], (window @ self.query_vector) / norms)
+            scores[paired] = np.maximum(scores[paired], (window @ query) / norms)
         return (
             dict(zip(present, cosines.tolist(), strict=True)),
             dict(zip(present, scores.tolist(), strict=True)),
@@ -481,7 +493,9 @@ class _Pool:
         fresh = [seq for seq in rows if seq not in self.rows]
         self.previous.update(self.predecessors(fresh))
         cosines, similarities = self._similarities(fresh)
-        now = self.plan.now or max(r.created_at for r in rows.values())
+        if self._now is None:  # ages count from the plan's time, else the newest row's
+            self._now = max(r.created_at for r in rows.values())
+        now = self._now
         analysis = self.plan.analysis
         for seq, row in rows.items():
             if seq in self.rows or not keep(seq, cosines.get(seq)):
@@ -525,11 +539,11 @@ class _Pool:
                 continue
             if mentioned is None:
                 text = attribution.text
-                mentioned = {
-                    m.group().lower()
-                    for m in self._mentions.finditer(text)
-                    if not self._addressed(text, m)
-                }
+                mentioned = set()
+                for m in self._mentions.finditer(text):
+                    name = m.group().lower()
+                    if name not in mentioned and not self._addressed(text, m):
+                        mentioned.add(name)
             if parts and all(p in mentioned for p in parts):
                 total += 0.5
         return total / len(self._entities)

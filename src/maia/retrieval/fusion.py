@@ -12,6 +12,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from operator import attrgetter
 
 import numpy as np
 import numpy.typing as npt
@@ -89,10 +90,24 @@ def _scaled(values: npt.NDArray[np.float64], floor: float) -> npt.NDArray[np.flo
     return np.where(present, np.clip((values - floor) / span, 0.0, 1.0), 0.0)
 
 
-def _column(candidates: Sequence[Candidate], name: str) -> npt.NDArray[np.float64]:
-    return np.array(
-        [getattr(c, name) for c in candidates], dtype=np.float64
-    )  # None -> NaN in a float array
+_RAW = (
+    "vector",
+    "text",
+    "age_days",
+    "access_count",
+    "confidence",
+    "graph",
+    "entity",
+    "time",
+    "context",
+)
+_raw_values = attrgetter(*_RAW)
+
+
+def _raw_columns(candidates: Sequence[Candidate]) -> dict[str, npt.NDArray[np.float64]]:
+    """Each raw signal as a column (None becomes NaN in a float array)."""
+    table = np.array(list(map(_raw_values, candidates)), dtype=np.float64).reshape(-1, len(_RAW))
+    return {name: table[:, i] for i, name in enumerate(_RAW)}
 
 
 def signal_matrix(
@@ -104,13 +119,14 @@ def signal_matrix(
     """Every candidate's signals in [0, 1], one row each, columns in ``SIGNALS`` order.
     BM25 is scaled by the best one; similarity from ``vector_floor`` (an unrelated
     memory's similarity) to the best."""
+    raw = _raw_columns(candidates)
     columns: dict[str, npt.NDArray[np.float64]] = {
-        "vector": _scaled(_column(candidates, "vector"), vector_floor),
-        "text": _scaled(_column(candidates, "text"), 0.0),
+        "vector": _scaled(raw["vector"], vector_floor),
+        "text": _scaled(raw["text"], 0.0),
     }
     decay = math.log(2) / max(half_life_days, 1e-9)
-    columns["recency"] = np.exp(-decay * np.maximum(_column(candidates, "age_days"), 0.0))
-    used = _column(candidates, "access_count")
+    columns["recency"] = np.exp(-decay * np.maximum(raw["age_days"], 0.0))
+    used = raw["access_count"]
     most_used = float(used.max()) if len(used) else 0.0
     # Both logs from numpy, so the most used candidate scores exactly 1.
     columns["frequency"] = (
@@ -119,7 +135,7 @@ def signal_matrix(
         else np.zeros(len(candidates))
     )
     for name in ("confidence", "graph", "entity", "time", "context"):
-        columns[name] = np.clip(_column(candidates, name), 0.0, 1.0)
+        columns[name] = np.clip(raw[name], 0.0, 1.0)
     return np.stack([columns[name] for name in SIGNALS], axis=1).reshape(-1, len(SIGNALS))
 
 
@@ -168,16 +184,16 @@ def fuse(
             vector[_COLUMN[name]] = w
         scores = (matrix @ vector) / total
     # Rounded before sorting, so equal reported scores are ordered by key.
-    rounded = [round(s, 6) for s in np.clip(scores, 0.0, 1.0).tolist()]
-    keys = [c.key for c in candidates]
-    order = sorted(range(len(candidates)), key=lambda i: (-rounded[i], keys[i]))
+    clipped = np.clip(scores, 0.0, 1.0)
+    keys = np.fromiter((c.key for c in candidates), np.int64, len(candidates))
+    order = np.lexsort((keys, -np.round(clipped, 6)))
     if top is not None:
         order = order[: max(top, 0)]
     ranked: list[Scored] = []
-    for i in order:
-        signals = dict(zip(SIGNALS, matrix[i].tolist(), strict=True))
+    for i, row in zip(order.tolist(), matrix[order].tolist(), strict=True):
+        signals = dict(zip(SIGNALS, row, strict=True))
         candidates[i].signals = signals
-        ranked.append(Scored(keys[i], rounded[i], signals))
+        ranked.append(Scored(candidates[i].key, round(float(clipped[i]), 6), signals))
     return ranked
 
 

@@ -169,14 +169,19 @@ class VectorIndex:
 
     def vectors(self, keys: Iterable[int]) -> dict[int, Vector]:
         """The stored vectors of those keys that are indexed."""
-        found: dict[int, Vector] = {}
+        wanted: dict[tuple[str, str], tuple[list[int], list[int]]] = {}
         with self._lock:
             for key in keys:
                 where = self._where.get(key)
-                if where is not None:
-                    vector = self._blocks[where].vector(key)
-                    if vector is not None:
-                        found[key] = vector.copy()
+                if where is not None and (row := self._blocks[where].rows.get(key)) is not None:
+                    picked = wanted.setdefault(where, ([], []))
+                    picked[0].append(key)
+                    picked[1].append(row)
+            # One copy per block (rows move when a key is removed), then views into it.
+            found: dict[int, Vector] = {}
+            for where, (picked_keys, rows) in wanted.items():
+                matrix = self._blocks[where].matrix[rows]
+                found.update(zip(picked_keys, matrix, strict=True))
         return found
 
     def search(
