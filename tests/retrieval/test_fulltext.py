@@ -169,6 +169,16 @@ def test_removal_and_compaction_give_what_a_fresh_index_gives() -> None:
     }
 
 
+def test_replacing_memories_again_and_again_keeps_the_index_compact() -> None:
+    index = indexed([doc(1, "garden"), doc(2, "coffee")])
+    for round_ in range(3000):
+        index.add([doc(1, f"garden round{round_}")])
+    assert index._removed <= 1024 + len(index)  # compacted along the way
+    assert [seq for seq, _ in index.search("garden coffee", Scope("acme"), 10)] == [2, 1]
+    assert [seq for seq, _ in index.search("round2999", Scope("acme"), 10)] == [1]
+    assert index.search("round0", Scope("acme"), 10) == []
+
+
 # -- in step with the store, through the service ------------------------------------------
 
 

@@ -335,11 +335,9 @@ class RetrievalEngine:
             top=FEEDBACK_SEEDS,
         )
         vectors = self.index.vectors(s.key for s in preliminary)
-        if not vectors:
+        if not vectors or pool.query_vector is None:
             return
         centroid = np.mean(np.stack(list(vectors.values())), axis=0)
-        if pool.query_vector is None:
-            return
         moved = pool.query_vector + plan.feedback * centroid
         moved = (moved / max(float(np.linalg.norm(moved)), 1e-12)).astype(np.float32)
         pool.requery(moved)

@@ -142,13 +142,19 @@ class TextIndex:
             for document in documents:
                 self._forget(document.seq)
                 self._add(document)
+            self._compact_if_sparse()
 
     def remove(self, keys: Iterable[int]) -> None:
         with self._lock:
             for key in keys:
                 self._forget(key)
-            if self._removed > max(1024, len(self._slot)):
-                self._compact()
+            self._compact_if_sparse()
+
+    def _compact_if_sparse(self) -> None:
+        """Removed and replaced memories leave their slots behind until they outnumber
+        the live ones (each compaction is linear in the postings)."""
+        if self._removed > max(1024, len(self._slot)):
+            self._compact()
 
     def _place(self, tenant: str, namespace: str) -> int:
         place = self._place_ids.get((tenant, namespace))
