@@ -25,6 +25,8 @@ from maia.context import (
     PackOptions,
     Piece,
     Zone,
+    _Vectors,
+    normalised_text,
     pack,
 )
 from maia.retrieval.tokens import token_counter
@@ -625,3 +627,45 @@ def test_a_reference_time_at_the_start_of_the_calendar() -> None:
         "fact": Zone.CRITICAL,
         "old": Zone.RECENCY,
     }
+
+
+def test_ties_in_score_are_placed_by_id() -> None:
+    pieces = [piece(f"m{i}", f"Fact number {i}.", 0.9) for i in (3, 1, 2)]
+    pieces += [piece(f"n{i}", f"Other fact {i}.", 0.5) for i in (2, 3, 1)]
+    packed = pack(pieces, PackOptions(budget=1000, now=NOW), COUNTER)
+    assert [p.id for p in packed.placed] == ["m1", "m2", "m3", "n1", "n2", "n3"]
+
+
+def test_xml_escapes_attributes() -> None:
+    pieces = [piece("a\"b&<c>'", "A fact.", 0.9, type="semantic")]
+    options = PackOptions(budget=200, now=NOW, format=ContextFormat.XML)
+    packed = pack(pieces, options, COUNTER)
+    check_invariants(pieces, options, packed)
+    (memory,) = ET.fromstring(packed.content)
+    assert memory.get("id") == "a\"b&<c>'"
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=" \t\n\x0b\x1c\x00\x7fAbz.'É\u00a0\u2003ﬁＡß", max_size=40))
+def test_normalised_text_folds_case_and_spacing(text: str) -> None:
+    assert normalised_text(text) == folded(text)
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 150), odd=st.booleans())
+def test_vector_similarity_is_the_largest_dot_product(seed: int, n: int, odd: bool) -> None:
+    """The near-duplicate check's similarity: the largest dot product with a kept vector,
+    NaN if any product is (repeated rows, NaN and another model's vectors when ``odd``)."""
+    gen = np.random.default_rng(seed)
+    rows = gen.standard_normal((n, DIM)).astype(np.float32)
+    if odd:
+        rows[gen.integers(n, size=3)] = rows[0]
+        rows[gen.integers(n)] = np.nan
+    kept = _Vectors()
+    for i, row in enumerate(rows):
+        kept.add(row)
+        kept.add(np.ones(DIM // 2, dtype=np.float32))  # another model's: never kept
+        probe = gen.standard_normal(DIM).astype(np.float32)
+        expected = float((rows[: i + 1] @ probe).max())
+        assert repr(kept.max_similarity(probe)) == repr(expected)
+    assert kept.max_similarity(np.ones(DIM // 2, dtype=np.float32)) == -1.0
