@@ -19,6 +19,8 @@ Three parts (``--part``, repeatable; all by default):
   the search that supplies the candidates (the ceiling packing can reach).
 
 Targets: packing p99 <= 1 ms; ``/v1/context`` p50 <= 15 ms and p99 <= 40 ms at 10K.
+The header gives the p50 and p99 of a fixed workload: on a shared virtual machine their
+ratio is the noise floor of the p99s below.
 
 Run: ``.venv/bin/python benchmarks/context.py [--part pack|http|locomo] [--runs 2000]
 [--memories 10000] [--queries 300] [--conversations N] [--data PATH] [--json]``.
@@ -54,7 +56,7 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from machine import cpu_model, load_average, revision
+from machine import cpu_model, load_average, revision, steadiness
 from maia.bench.locomo import CATEGORIES, _namespace, ingest, load
 from maia.context import ContextFormat, PackOptions, Piece, pack
 from maia.retrieval.tokens import token_counter
@@ -466,7 +468,7 @@ def print_tables(env: dict[str, Any], timings: list[Timing], locomo: dict[str, A
     console = Console(highlight=False, width=140)
     console.print(
         f"{env['date']} · {env['machine']} · Python {env['python']} · MAIA {env['revision']} · "
-        f"load before {env['load_before']}, after {env['load_after']}"
+        f"load before {env['load_before']}, after {env['load_after']} · {env['steadiness']}"
     )
     if timings:
         table = Table(title="Latency")
@@ -555,6 +557,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "python": platform.python_version(),
         "revision": revision(),
         "load_before": load_average(),
+        "steadiness": steadiness(),
         "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
     }
     timings: list[Timing] = []
