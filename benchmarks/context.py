@@ -263,9 +263,12 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def maia_server() -> Iterator[str]:
-    """``maia serve`` with the local model and no rate limit; yields its base URL."""
+def maia_server(source: str | None = None) -> Iterator[str]:
+    """``maia serve`` with the local model and no rate limit; yields its base URL.
+    ``source``: another source tree's ``src`` directory to run instead."""
     env = {k: v for k, v in os.environ.items() if not k.upper().startswith("MAIA_")}
+    if source is not None:
+        env["PYTHONPATH"] = source
     env |= {
         "MAIA_RATE_LIMIT_RPS": "0",
         "MAIA_EMBEDDING_PROVIDER": "local",
