@@ -37,8 +37,8 @@ K1 = 1.2
 B = 0.75
 TAG_WEIGHT = 0.5
 STEMMED_LENGTHS = range(3, 65)  # FTS5's porter leaves shorter and longer words alone
-SCOPE_MASKS = 256
-KNOWN_WORDS = 200_000  # words whose term is remembered  # namespace masks kept for recent scopes
+SCOPE_MASKS = 256  # namespace masks kept for recent scopes
+KNOWN_WORDS = 200_000  # words whose term is remembered
 
 _WORD = re.compile(r"[^\W_]+")
 
