@@ -112,6 +112,31 @@ def test_a_distinctive_word_ranks_its_memory_first(maia: Maia) -> None:
     assert contents(search(maia, "Zeppelins?", namespace="notes"))[0].startswith("We saw a")
 
 
+def test_a_speaker_named_in_the_query_is_matched_as_a_field_not_a_word(maia: Maia) -> None:
+    remember_all(
+        maia,
+        [
+            *UNRELATED,
+            'Alice said, "The weather was lovely today"',
+            'Bob said, "My sister collects old maps"',
+            'Alice said, "I started pottery classes last month"',
+        ],
+        namespace="chat",
+    )
+    results = search(maia, "Does Alice enjoy pottery?", namespace="chat", explain=True)
+    by_content = {r.memory.content: r.signals or {} for r in results}
+    assert contents(results)[0] == 'Alice said, "I started pottery classes last month"'
+    weather = by_content['Alice said, "The weather was lovely today"']
+    assert weather["entity"] == 1.0  # spoken by Alice
+    assert weather["text"] == 0.0  # but "Alice" is no word match: the topic is pottery
+    # A query of nothing but the name still matches it as a word.
+    assert {
+        r.signals["text"] > 0
+        for r in search(maia, "Alice", namespace="chat", explain=True)
+        if r.signals and r.memory.content.startswith("Alice")
+    } == {True}
+
+
 # -- scope and filters ---------------------------------------------------------------------
 
 

@@ -244,13 +244,9 @@ class RetrievalEngine:
         )
         text_query = " ".join(plan.analysis.keywords) or plan.query
         # Ranking reads light rows; whole memories are built for the returned page only.
-        if self.texts is None:
-            bm25 = dict(reader.text_matches(plan.tenant, text_query, flt, plan.pool))
-            rows = reader.rank_rows(plan.tenant, list(bm25))
-        else:
-            bm25 = dict(self.texts.search(text_query, scope, plan.pool, allowed=allowed))
-            rows = reader.rank_rows(plan.tenant, list(bm25), flt)  # e.g. superseded ones
-            bm25 = {seq: score for seq, score in bm25.items() if seq in rows}
+        bm25 = self._text_matches(reader, plan, text_query, flt, scope, allowed)
+        rows = reader.rank_rows(plan.tenant, list(bm25), flt)  # e.g. superseded ones
+        bm25 = {seq: score for seq, score in bm25.items() if seq in rows}
         attributions = _Attributions()
         speakers = {
             speaker.lower()
@@ -258,6 +254,16 @@ class RetrievalEngine:
             if seq in rows and (speaker := attributions.of(rows[seq]).speaker)
         }
         self._remember_speakers(scope_key, speakers)
+        # A speaker the query names is matched as a field (the ``entity`` signal), not
+        # as a word: as a word, the name lends every line that person said a share of
+        # BM25 whatever its topic. The text signal then weighs the topic alone; what the
+        # name matched stays among the candidates.
+        named = {word for speaker in speakers for word in words(speaker)}
+        topical = [k for k in plan.analysis.keywords if k not in named]
+        if topical and len(topical) < len(plan.analysis.keywords):
+            bm25 = self._text_matches(reader, plan, " ".join(topical), flt, scope, allowed)
+            rows.update(reader.rank_rows(plan.tenant, [s for s in bm25 if s not in rows], flt))
+            bm25 = {seq: score for seq, score in bm25.items() if seq in rows}
         text = query_embedding_text(plan.analysis, speakers)
         if text != guess:
             early.cancel()
@@ -315,6 +321,21 @@ class RetrievalEngine:
         return [
             Ranked(s.key, memories[s.key], s.score, s.signals) for s in scored if s.key in memories
         ]
+
+    def _text_matches(
+        self,
+        reader: StoreReader,
+        plan: SearchPlan,
+        query: str,
+        flt: MemoryFilter,
+        scope: Scope,
+        allowed: npt.NDArray[np.int64] | None,
+    ) -> dict[int, float]:
+        """BM25 of the memories holding any word of ``query``: from the in-memory index
+        if there is one, else from the store's full text."""
+        if self.texts is None:
+            return dict(reader.text_matches(plan.tenant, query, flt, plan.pool))
+        return dict(self.texts.search(query, scope, plan.pool, allowed=allowed))
 
     def _feedback(
         self,
