@@ -12,7 +12,7 @@ import pytest
 
 from maia.models import MemoryFilter
 from maia.retrieval.analyzer import analyze
-from maia.retrieval.engine import PREVIOUS_TEXT_SHARE, SearchPlan, _Attributions, _Pool
+from maia.retrieval.engine import PREVIOUS_TEXT_SHARE, SearchPlan, _Pool
 from maia.retrieval.index.vectors import Vector
 from maia.store.base import RankRow
 
@@ -51,7 +51,6 @@ def pool(
         np.array(query_vector or [1.0, 0.0, 0.0], dtype=np.float32),
         Vectors(vectors or {}),  # type: ignore[arg-type]
         bm25 or {},
-        _Attributions(),
         lambda seqs: {s: s - 1 for s in seqs if s > 1},
     )
 

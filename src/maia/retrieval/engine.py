@@ -247,11 +247,10 @@ class RetrievalEngine:
         bm25 = self._text_matches(reader, plan, text_query, flt, scope, allowed)
         rows = reader.rank_rows(plan.tenant, list(bm25), flt)  # e.g. superseded ones
         bm25 = {seq: score for seq, score in bm25.items() if seq in rows}
-        attributions = _Attributions()
         speakers = {
             speaker.lower()
             for seq in bm25
-            if seq in rows and (speaker := attributions.of(rows[seq]).speaker)
+            if seq in rows and (speaker := _attribution(rows[seq]).speaker)
         }
         self._remember_speakers(scope_key, speakers)
         # A speaker the query names is matched as a field (the ``entity`` signal), not
@@ -277,7 +276,6 @@ class RetrievalEngine:
             None,
             self.index,
             bm25,
-            attributions,
             lambda seqs: reader.predecessors(plan.tenant, seqs),
         )
         pool.add(rows, keep=lambda seq, sim: True)
@@ -409,11 +407,8 @@ class RetrievalEngine:
 _split_attribution = lru_cache(maxsize=ATTRIBUTIONS)(split_attribution)
 
 
-class _Attributions:
-    """Each candidate's speaker and words."""
-
-    def of(self, row: RankRow) -> Attribution:
-        return _split_attribution(row.content)
+def _attribution(row: RankRow) -> Attribution:
+    return _split_attribution(row.content)
 
 
 class _Pool:
@@ -425,14 +420,12 @@ class _Pool:
         query_vector: Vector | None,
         index: VectorSearch,
         bm25: dict[int, float],
-        attributions: _Attributions,
         predecessors: Callable[[list[int]], dict[int, int]],
     ) -> None:
         self.plan = plan
         self.query_vector = query_vector
         self.index = index
         self.bm25 = bm25
-        self.attributions = attributions
         self.predecessors = predecessors
         self.rows: dict[int, RankRow] = {}
         self.previous: dict[int, int] = {}  # candidate -> the memory written just before it
@@ -548,7 +541,7 @@ class _Pool:
         (first-hand) counts fully, one that only mentions it counts half."""
         if not self._entities or self._mentions is None:
             return 0.0
-        attribution = self.attributions.of(row)
+        attribution = _attribution(row)
         speaker = (attribution.speaker or "").lower()
         mentioned: set[str] | None = None
         total = 0.0
