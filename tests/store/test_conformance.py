@@ -213,12 +213,24 @@ def test_memories_by_seq_and_rank_rows(store: Store) -> None:
         assert tx.rank_rows("u", [seq_a]) == {}
 
 
-def test_neighbors_are_the_nearest_in_time_of_the_same_namespace(store: Store) -> None:
-    line = [memory(f"step {i}", at=T0 + timedelta(minutes=i)) for i in range(6)]
+def timeline(store: Store, steps: int) -> tuple[list[Memory], Memory, Memory, dict[str, int]]:
+    """``steps`` memories a minute apart, one more in the same minute as step 2 (inserted
+    after them: a larger key), one at that minute in another namespace; and each one's key
+    by id."""
+    line = [memory(f"step {i}", at=T0 + timedelta(minutes=i)) for i in range(steps)]
     tie = memory("same minute as step 2", at=T0 + timedelta(minutes=2))
     elsewhere = memory("other namespace", namespace="other", at=T0 + timedelta(minutes=2))
     seqs = insert(store, "t", *line, tie, elsewhere)
-    s = dict(zip([m.id for m in [*line, tie, elsewhere]], seqs, strict=True))
+    return (
+        line,
+        tie,
+        elsewhere,
+        dict(zip([m.id for m in [*line, tie, elsewhere]], seqs, strict=True)),
+    )
+
+
+def test_neighbors_are_the_nearest_in_time_of_the_same_namespace(store: Store) -> None:
+    line, tie, elsewhere, s = timeline(store, 6)
     with store.read() as tx:
         near = tx.neighbors("t", [s[line[2].id], s[line[0].id], 999, s[elsewhere.id]], 2)
         assert tx.neighbors("u", [s[line[2].id]], 2) == {}
@@ -237,11 +249,7 @@ def test_neighbors_are_the_nearest_in_time_of_the_same_namespace(store: Store) -
 
 
 def test_predecessors_are_the_nearest_earlier_of_the_same_namespace(store: Store) -> None:
-    line = [memory(f"step {i}", at=T0 + timedelta(minutes=i)) for i in range(4)]
-    tie = memory("same minute as step 2", at=T0 + timedelta(minutes=2))
-    elsewhere = memory("other namespace", namespace="other", at=T0 + timedelta(minutes=2))
-    seqs = insert(store, "t", *line, tie, elsewhere)
-    s = dict(zip([m.id for m in [*line, tie, elsewhere]], seqs, strict=True))
+    line, tie, elsewhere, s = timeline(store, 4)
     with store.read() as tx:
         before = tx.predecessors("t", [s[m.id] for m in [*line, tie, elsewhere]] + [999])
         assert tx.predecessors("u", [s[line[2].id]]) == {}
