@@ -3,7 +3,6 @@ real SQLite store."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -15,6 +14,7 @@ from maia.proxy.extract import Extracted, extract
 from maia.proxy.inject import context_block, inject
 from maia.security.principal import Principal
 from maia.service.learning import LearnResult, content_words, is_duplicate
+from tests.threads import run_together
 
 NS = "sam"
 
@@ -183,21 +183,7 @@ def test_concurrent_learning_of_one_conversation_stores_each_fact_once(maia: Mai
         for user, reply in CONVERSATION
         for item in extract([{"role": "user", "content": user}], reply)
     ]
-    start = threading.Barrier(8)
-    failures: list[BaseException] = []
-
-    def learn() -> None:
-        try:
-            start.wait()
-            maia.learn(found, namespace=NS)
-        except BaseException as exc:  # surfaced below
-            failures.append(exc)
-
-    threads = [threading.Thread(target=learn) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    failures = run_together([lambda: maia.learn(found, namespace=NS)] * 8)
     assert failures == []
     stored = [m.content for m in maia.list_memories() if m.source is MemorySource.EXTRACTED]
     assert sorted(stored) == sorted(EXPECTED)

@@ -23,6 +23,7 @@ from maia.store.postgres.session import MAX_QUERY_WORDS, PostgresSession, ts_que
 from tests import pg_server
 from tests.conftest import REQUIRE_POSTGRES
 from tests.store.builders import T0, memory, namespace, vector
+from tests.threads import run_together
 
 pytestmark = pytest.mark.postgres
 
@@ -62,22 +63,12 @@ def test_fresh_database_is_migrated_once(server: pg_server.PostgresServer) -> No
 
 def test_nodes_starting_together_migrate_once(server: pg_server.PostgresServer) -> None:
     with server.database() as url:
-        start = threading.Barrier(4)
-        failures: list[BaseException] = []
         stores: list[PostgresStore] = []
 
         def open_node() -> None:
-            start.wait()
-            try:
-                stores.append(PostgresStore(url, min_connections=1, max_connections=2))
-            except BaseException as exc:
-                failures.append(exc)
+            stores.append(PostgresStore(url, min_connections=1, max_connections=2))
 
-        threads = [threading.Thread(target=open_node) for _ in range(4)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        failures = run_together([open_node] * 4)
         for opened in stores:
             opened.check()
             opened.close()
