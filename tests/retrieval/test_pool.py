@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 
 from maia.models import MemoryFilter
-from maia.retrieval.analyzer import analyze
+from maia.retrieval.analyzer import analyze, entities
 from maia.retrieval.engine import PREVIOUS_TEXT_SHARE, SearchPlan, _Pool
+from maia.retrieval.entities import entity_matcher
 from maia.retrieval.index.vectors import Vector
 from maia.store.base import RankRow
 
@@ -46,13 +47,14 @@ def pool(
         weights={},
         now=NOW,
     )
-    return _Pool(
+    found = _Pool(
         plan,
-        np.array(query_vector or [1.0, 0.0, 0.0], dtype=np.float32),
         Vectors(vectors or {}),  # type: ignore[arg-type]
         bm25 or {},
         lambda seqs: {s: s - 1 for s in seqs if s > 1},
     )
+    found.requery(np.array(query_vector or [1.0, 0.0, 0.0], dtype=np.float32))
+    return found
 
 
 def row(seq: int, content: str) -> RankRow:
@@ -120,11 +122,10 @@ def test_a_line_keeps_its_own_text_relevance_when_that_is_higher() -> None:
     ],
 )
 def test_a_name_that_addresses_someone_is_no_mention(content: str, expected: float) -> None:
-    p = pool("What does Maria like?")
-    assert p._entity_match(row(1, content)) == expected
+    assert entity_matcher(tuple(entities("What does Maria like?"))).score(content) == expected
 
 
 def test_a_full_name_that_addresses_someone_is_no_mention() -> None:
-    p = pool("What did John Smith say?")
-    assert p._entity_match(row(1, 'Sam said, "Hey John Smith, good to see you!"')) == 0.0
-    assert p._entity_match(row(2, 'Sam said, "I met John Smith today."')) == 0.5
+    score = entity_matcher(tuple(entities("What did John Smith say?"))).score
+    assert score('Sam said, "Hey John Smith, good to see you!"') == 0.0
+    assert score('Sam said, "I met John Smith today."') == 0.5

@@ -14,7 +14,6 @@ from collections.abc import Set as AbstractSet
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -23,19 +22,13 @@ import numpy.typing as npt
 from maia.models import Memory, MemoryFilter, RelationType
 from maia.retrieval.analyzer import QueryAnalysis
 from maia.retrieval.embed.base import Embedder, Vectors
+from maia.retrieval.entities import attribution, entity_matcher
 from maia.retrieval.fusion import Candidate, FusionMode, Scored, fuse
 from maia.retrieval.graph import proximity
 from maia.retrieval.index.fulltext import TextIndex
 from maia.retrieval.index.vectors import Scope, Vector, VectorIndex, VectorSearch
 from maia.retrieval.spans import span
-from maia.retrieval.text import (
-    ADDRESS_WORDS,
-    STOP_WORDS,
-    Attribution,
-    keywords,
-    split_attribution,
-    words,
-)
+from maia.retrieval.text import STOP_WORDS, keywords, split_attribution, words
 from maia.retrieval.tokens import TokenCounter
 from maia.store.base import RankRow, StoredText, StoreReader, VectorRow
 
@@ -46,11 +39,9 @@ FEEDBACK_SEEDS = 3  # best candidates the query vector moves toward
 SEEDS = 10  # how many of the best candidates lend signals to their neighbours
 CONTEXT_RADIUS = 2  # memories written this close to a seed (same namespace) are context
 PREVIOUS_TEXT_SHARE = 0.5  # of its predecessor's BM25 a memory's text signal keeps
-ADDRESS_LOOKBACK = 40  # characters before a name searched for what opens an address
 QUERY_EMBED_WORKERS = 2  # query embeddings running beside full-text searches
 SPEAKER_SCOPES = 4096
 SPEAKERS_PER_SCOPE = 256
-ATTRIBUTIONS = 16384  # memories whose speaker split is remembered
 
 
 def embedding_text(content: str) -> str:
@@ -250,7 +241,7 @@ class RetrievalEngine:
         speakers = {
             speaker.lower()
             for seq in bm25
-            if seq in rows and (speaker := _attribution(rows[seq]).speaker)
+            if seq in rows and (speaker := attribution(rows[seq].content).speaker)
         }
         self._remember_speakers(scope_key, speakers)
         # A speaker the query names is matched as a field (the ``entity`` signal), not
@@ -273,7 +264,6 @@ class RetrievalEngine:
         # a word matched); their similarities are measured once the vector is there.
         pool = _Pool(
             plan,
-            None,
             self.index,
             bm25,
             lambda seqs: reader.predecessors(plan.tenant, seqs),
@@ -403,27 +393,22 @@ class RetrievalEngine:
                 candidate.context = near.get(candidate.key, 0.0)
 
 
-# A memory's speaker and words, split once across searches (the same memories come back).
-_split_attribution = lru_cache(maxsize=ATTRIBUTIONS)(split_attribution)
-
-
-def _attribution(row: RankRow) -> Attribution:
-    return _split_attribution(row.content)
-
-
 class _Pool:
-    """The candidates of one search, with the row each stands for."""
+    """The candidates of one search, with the row each stands for.
+
+    Each candidate's own vector, and the window it ends (its vector plus its
+    predecessor's), are kept as matrix rows in candidate order, so measuring every
+    candidate against a new query vector is two matrix products."""
 
     def __init__(
         self,
         plan: SearchPlan,
-        query_vector: Vector | None,
         index: VectorSearch,
         bm25: dict[int, float],
         predecessors: Callable[[list[int]], dict[int, int]],
     ) -> None:
         self.plan = plan
-        self.query_vector = query_vector
+        self.query_vector: Vector | None = None
         self.index = index
         self.bm25 = bm25
         self.predecessors = predecessors
@@ -432,86 +417,81 @@ class _Pool:
         self._vectors: dict[int, Vector] = {}  # stored vectors read so far
         self._now = plan.now
         self.candidates: list[Candidate] = []
-        # The entities' words as one pattern: a text is scanned once, not split into words.
-        self._entities = [(e.lower(), words(e)) for e in plan.analysis.entities]
-        parts = sorted({p for _, ps in self._entities for p in ps}, key=len, reverse=True)
-        names = "|".join(map(re.escape, parts))
-        address = "|".join(re.escape(w).replace(r"\ ", r"\s+") for w in ADDRESS_WORDS)
-        self._mentions = re.compile(r"\b(?:" + names + r")\b", re.IGNORECASE) if parts else None
-        # A name that addresses someone ("Thanks, Maria!", "Hey John, ...") is who the
-        # line is said to, not what it is about: such names are no mention. Checked
-        # around each mention only (a pattern over the whole text would cost more).
-        self._address_before = re.compile(
-            rf"(?:^|[,;:!?.]|\b(?:{address})\b,?)(?:\s*\b(?:{names})\b)*\s*$", re.IGNORECASE
-        )
-        self._address_after = re.compile(rf"(?:\s+(?:{names})\b)*\s*(?:[,;:!?.]|$)", re.IGNORECASE)
-
-    def _addressed(self, text: str, mention: re.Match[str]) -> bool:
-        """Whether a name in ``text`` is a vocative: between an opening (start, a
-        punctuation mark, "hey", "thanks", ...) and a punctuation mark or the end."""
-        start, end = mention.span()
-        return (
-            self._address_after.match(text, end) is not None
-            and self._address_before.search(text, max(0, start - ADDRESS_LOOKBACK), start)
-            is not None
-        )
+        self._entities = entity_matcher(plan.analysis.entities)
+        # Per candidate with a vector: its index in ``candidates``, its vector, and for
+        # those with a predecessor's vector too, the window (a sum) and its norm.
+        self._placed: list[int] = []
+        self._own: list[Vector] = []
+        self._windowed: list[int] = []  # positions in ``_placed``
+        self._windows: list[Vector] = []
 
     def requery(self, query_vector: Vector) -> None:
         """Measures every candidate's similarity against a new query vector."""
         self.query_vector = query_vector
-        similarities = self._similarities(self.rows)[1]
-        for candidate in self.candidates:
-            if candidate.key in similarities:
-                candidate.vector = similarities[candidate.key]
+        if not self._placed:
+            return
+        scores = self._scores(np.stack(self._own), self._windowed, self._windows)[1]
+        for i, score in zip(self._placed, scores.tolist(), strict=True):
+            self.candidates[i].vector = score
 
-    def _similarities(self, keys: Iterable[int]) -> tuple[dict[int, float], dict[int, float]]:
-        """Similarity to the query of each key that has a vector: its own cosine, and
-        the one it ranks by, the better of that and the cosine of the window it ends
-        (its vector plus its predecessor's).
+    def _scores(
+        self, own: Vectors, windowed: list[int], windows: list[Vector]
+    ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
+        """The query's cosine with each row of ``own``, and the similarity each ranks by:
+        the better of that and the cosine of its window, if it has one."""
+        assert self.query_vector is not None
+        cosines = own @ self.query_vector
+        scores = cosines.copy()
+        if windowed:
+            window = np.stack(windows)
+            norms = np.maximum(np.linalg.norm(window, axis=1), 1e-12)
+            scores[windowed] = np.maximum(scores[windowed], (window @ self.query_vector) / norms)
+        return cosines, scores
 
-        A line read alone can miss what it is about ("Three times a week." answers the
-        line before it); the window scores it as part of the exchange it belongs to,
-        as if the two had been embedded together. Whether a memory is similar enough
-        to be a result at all is still decided by its own cosine."""
-        keys = list(keys)
-        before = {k: p for k in keys if (p := self.previous.get(k)) is not None}
-        wanted = [k for k in (*keys, *before.values()) if k not in self._vectors]
+    def _read_vectors(self, keys: Iterable[int]) -> None:
+        wanted = [k for k in keys if k not in self._vectors]
         if wanted:
             self._vectors.update(self.index.vectors(wanted))
-        query = self.query_vector
-        present = [k for k in keys if k in self._vectors]
-        if query is None or not present:  # no query vector yet: the vectors are read
-            return {}, {}
-        own = np.stack([self._vectors[k] for k in present])
-        cosines = own @ query
-        scores = cosines.copy()
-        paired = [i for i, k in enumerate(present) if before.get(k) in self._vectors]
-        if paired:
-            window = own[paired] + np.stack([self._vectors[before[present[i]]] for i in paired])
-            norms = np.maximum(np.linalg.norm(window, axis=1), 1e-12)
-            scores[paired] = np.maximum(scores[paired], (window @ query) / norms)
-        return (
-            dict(zip(present, cosines.tolist(), strict=True)),
-            dict(zip(present, scores.tolist(), strict=True)),
-        )
 
     def relevant(self, seq: int, similarity: float | None) -> bool:
         """A word of the query matches, or the meaning is close enough."""
         return seq in self.bm25 or (similarity or 0.0) >= self.plan.min_similarity
 
     def add(self, rows: dict[int, RankRow], keep: Callable[[int, float | None], bool]) -> None:
-        if not rows:
-            return
+        """Adds the rows ``keep`` accepts, given their own cosine (None before the query
+        vector is known, or without a stored vector).
+
+        A line read alone can miss what it is about ("Three times a week." answers the
+        line before it); its window scores it as part of the exchange it belongs to, as
+        if the two had been embedded together. Whether a memory is similar enough to be
+        a result at all is still decided by its own cosine."""
         fresh = [seq for seq in rows if seq not in self.rows]
+        if not fresh:
+            return
         self.previous.update(self.predecessors(fresh))
-        cosines, similarities = self._similarities(fresh)
+        before = {k: p for k in fresh if (p := self.previous.get(k)) is not None}
+        self._read_vectors((*fresh, *before.values()))
+        present = [k for k in fresh if k in self._vectors]
+        own = [self._vectors[k] for k in present]
+        windowed = [i for i, k in enumerate(present) if before.get(k) in self._vectors]
+        windows = [own[i] + self._vectors[before[present[i]]] for i in windowed]
+        cosines: dict[int, float] = {}
+        similarities: dict[int, float] = {}
+        if self.query_vector is not None and present:
+            mine, ranked = self._scores(np.stack(own), windowed, windows)
+            cosines = dict(zip(present, mine.tolist(), strict=True))
+            similarities = dict(zip(present, ranked.tolist(), strict=True))
         if self._now is None:  # ages count from the plan's time, else the newest row's
             self._now = max(r.created_at for r in rows.values())
         now = self._now
         analysis = self.plan.analysis
-        for seq, row in rows.items():
-            if seq in self.rows or not keep(seq, cosines.get(seq)):
+        entity = self._entities.score
+        kept: set[int] = set()
+        for seq in fresh:
+            row = rows[seq]
+            if not keep(seq, cosines.get(seq)):
                 continue
+            kept.add(seq)
             self.rows[seq] = row
             self.candidates.append(
                 Candidate(
@@ -521,10 +501,23 @@ class _Pool:
                     age_days=(now - row.created_at).total_seconds() / 86400,
                     access_count=row.access_count,
                     confidence=row.confidence,
-                    entity=self._entity_match(row),
+                    entity=entity(row.content),
                     time=_in_time(analysis, row.created_at),
                 )
             )
+        # The kept rows' vectors and windows, in candidate order, for ``requery``.
+        first = len(self.candidates) - len(kept)
+        position = {k: i for i, k in enumerate(present)}
+        window_of = dict(zip(windowed, windows, strict=True))
+        for offset, seq in enumerate(k for k in fresh if k in kept):
+            i = position.get(seq)
+            if i is None:
+                continue
+            if i in window_of:
+                self._windowed.append(len(self._placed))
+                self._windows.append(window_of[i])
+            self._placed.append(first + offset)
+            self._own.append(own[i])
 
     def _text(self, seq: int) -> float | None:
         """BM25 relevance: the memory's own, or, if more, a share of that of the memory
@@ -535,30 +528,6 @@ class _Pool:
         if before is None:
             return own
         return max(own or 0.0, PREVIOUS_TEXT_SHARE * before)
-
-    def _entity_match(self, row: RankRow) -> float:
-        """How much the memory is about the query's entities: a memory *spoken by* one
-        (first-hand) counts fully, one that only mentions it counts half."""
-        if not self._entities or self._mentions is None:
-            return 0.0
-        attribution = _attribution(row)
-        speaker = (attribution.speaker or "").lower()
-        mentioned: set[str] | None = None
-        total = 0.0
-        for entity, parts in self._entities:
-            if entity == speaker:
-                total += 1.0
-                continue
-            if mentioned is None:
-                text = attribution.text
-                mentioned = set()
-                for m in self._mentions.finditer(text):
-                    name = m.group().lower()
-                    if name not in mentioned and not self._addressed(text, m):
-                        mentioned.add(name)
-            if parts and all(p in mentioned for p in parts):
-                total += 0.5
-        return total / len(self._entities)
 
 
 def _narrows_beyond_namespace(flt: MemoryFilter) -> bool:

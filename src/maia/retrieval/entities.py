@@ -1,0 +1,81 @@
+"""The ``entity`` signal: how much a memory is about the entities a query names.
+
+A memory *spoken by* one of them (first-hand) counts fully, one that only mentions it
+counts half. A name that addresses someone ("Thanks, Maria!", "Hey John, ...") is who
+the line is said to, not what it is about, so it is no mention.
+
+The same memories come back across searches about the same people, so a matcher is
+kept per set of entities, and remembers its scores per memory text.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from maia.retrieval.text import ADDRESS_WORDS, split_attribution, words
+
+ADDRESS_LOOKBACK = 40  # characters before a name searched for what opens an address
+MATCHERS = 64  # entity sets whose matcher is kept
+SCORES = 16384  # memory texts whose score each matcher remembers
+ATTRIBUTIONS = 16384  # memories whose speaker split is remembered
+
+# A memory's speaker and words, split once across searches (the same memories come back).
+attribution = lru_cache(maxsize=ATTRIBUTIONS)(split_attribution)
+
+
+class EntityMatcher:
+    """Scores memory texts against one query's entities (not thread-safe to build,
+    safe to call: the score cache is an ``lru_cache``)."""
+
+    def __init__(self, entities: tuple[str, ...]) -> None:
+        self._entities = [(e.lower(), words(e)) for e in entities]
+        # The entities' words as one pattern: a text is scanned once, not split into words.
+        parts = sorted({p for _, ps in self._entities for p in ps}, key=len, reverse=True)
+        names = "|".join(map(re.escape, parts))
+        address = "|".join(re.escape(w).replace(r"\ ", r"\s+") for w in ADDRESS_WORDS)
+        self._mentions = re.compile(r"\b(?:" + names + r")\b", re.IGNORECASE) if parts else None
+        # Checked around each mention only (a pattern over the whole text would cost more).
+        self._address_before = re.compile(
+            rf"(?:^|[,;:!?.]|\b(?:{address})\b,?)(?:\s*\b(?:{names})\b)*\s*$", re.IGNORECASE
+        )
+        self._address_after = re.compile(rf"(?:\s+(?:{names})\b)*\s*(?:[,;:!?.]|$)", re.IGNORECASE)
+        self.score = lru_cache(maxsize=SCORES)(self._score)
+
+    def _addressed(self, text: str, mention: re.Match[str]) -> bool:
+        """Whether a name in ``text`` is a vocative: between an opening (start, a
+        punctuation mark, "hey", "thanks", ...) and a punctuation mark or the end."""
+        start, end = mention.span()
+        return (
+            self._address_after.match(text, end) is not None
+            and self._address_before.search(text, max(0, start - ADDRESS_LOOKBACK), start)
+            is not None
+        )
+
+    def _score(self, content: str) -> float:
+        """The share of the entities the memory is about, in [0, 1]."""
+        if not self._entities or self._mentions is None:
+            return 0.0
+        split = attribution(content)
+        speaker = (split.speaker or "").lower()
+        mentioned: set[str] | None = None
+        total = 0.0
+        for entity, parts in self._entities:
+            if entity == speaker:
+                total += 1.0
+                continue
+            if mentioned is None:
+                text = split.text
+                mentioned = set()
+                for m in self._mentions.finditer(text):
+                    name = m.group().lower()
+                    if name not in mentioned and not self._addressed(text, m):
+                        mentioned.add(name)
+            if parts and all(p in mentioned for p in parts):
+                total += 0.5
+        return total / len(self._entities)
+
+
+@lru_cache(maxsize=MATCHERS)
+def entity_matcher(entities: tuple[str, ...]) -> EntityMatcher:
+    return EntityMatcher(entities)
