@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from maia.retrieval.fusion import (
     DEFAULT_HALF_LIFE_DAYS,
     DEFAULT_WEIGHTS,
+    QUESTION_MATCH,
     SIGNALS,
     Candidate,
     FusionMode,
@@ -313,6 +314,20 @@ def test_similarity_and_bm25_are_scaled_to_the_best() -> None:
     equal = [Candidate(key=0, vector=0.3), Candidate(key=1, vector=0.3)]
     normalise(equal)
     assert [c.signals["vector"] for c in equal] == [1.0, 1.0]
+
+
+def test_a_question_keeps_a_share_of_its_similarity_and_bm25_by_its_questions() -> None:
+    telling = Candidate(key=0, vector=0.6, text=3.0)
+    asking = Candidate(key=1, vector=0.6, text=3.0, asks=1.0)  # "Where did she go?"
+    half = Candidate(key=2, vector=0.6, text=3.0, asks=0.5)  # "Lovely! Where to?"
+    normalise([telling, asking, half])
+    assert (telling.signals["vector"], telling.signals["text"]) == (1.0, 1.0)
+    assert asking.signals["vector"] == asking.signals["text"] == QUESTION_MATCH
+    assert half.signals["text"] == pytest.approx(1 - (1 - QUESTION_MATCH) / 2)
+    # The other signals are the same for all three: only the match is a question's.
+    assert telling.signals["recency"] == asking.signals["recency"]
+    ranked = fuse([asking, half, telling], DEFAULT_WEIGHTS)
+    assert [s.key for s in ranked] == [0, 2, 1]
 
 
 def test_clamps_bounded_signals() -> None:

@@ -137,6 +137,25 @@ def test_a_speaker_named_in_the_query_is_matched_as_a_field_not_a_word(maia: Mai
     } == {True}
 
 
+def test_a_question_ranks_below_what_answers_it(maia: Maia) -> None:
+    # The question shares the query's words and form; the answer after it shares
+    # neither, but is what was asked for (and is found through the question).
+    remember_all(
+        maia,
+        [
+            *UNRELATED,
+            "What time does the dentist appointment start, do you know?",
+            "The dentist booked me in at 9:30 on Tuesday.",
+            "The dentist is on Oak Street.",
+        ],
+    )
+    results = search(maia, "What time does the dentist appointment start?", namespace="notes")
+    assert contents(results)[:2] == [
+        "The dentist booked me in at 9:30 on Tuesday.",
+        "What time does the dentist appointment start, do you know?",
+    ]
+
+
 # -- scope and filters ---------------------------------------------------------------------
 
 

@@ -6,7 +6,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from maia.retrieval.text import STOP_WORDS, Attribution, keywords, split_attribution, words
+from maia.retrieval.text import (
+    STOP_WORDS,
+    Attribution,
+    keywords,
+    question_share,
+    split_attribution,
+    words,
+)
 
 quick = settings(max_examples=80, deadline=None)
 
@@ -99,6 +106,28 @@ def test_split_attribution_never_invents_text(content: str) -> None:
         assert result.speaker in content
         for character in result.text:
             assert character in content
+
+
+# Questions.
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Where did you go on holiday?", 1.0),
+        ("Looks fun! What did you do there?", 0.5),
+        ("We went to Lisbon. It was sunny. Ever been?", 1 / 3),
+        ("What? No. Really?!", 2 / 3),  # "?!" closes a question too
+        ("Version 2.5 is out. Want it?", 0.5),  # "2.5" ends no sentence
+        ('He asked "why?" and left.', 0.0),  # a quoted question inside a statement
+        ("Is it done", 0.0),  # no question mark, no question
+        ("Why?\nBecause.", 0.5),
+        ("", 0.0),
+        ("?!", 0.0),
+    ],
+)
+def test_question_share(text: str, expected: float) -> None:
+    assert question_share(text) == pytest.approx(expected)
 
 
 # Keywords.

@@ -14,6 +14,7 @@ from collections.abc import Set as AbstractSet
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +29,7 @@ from maia.retrieval.graph import proximity
 from maia.retrieval.index.fulltext import TextIndex
 from maia.retrieval.index.vectors import Scope, Vector, VectorIndex, VectorSearch
 from maia.retrieval.spans import span
-from maia.retrieval.text import STOP_WORDS, keywords, split_attribution, words
+from maia.retrieval.text import STOP_WORDS, keywords, question_share, split_attribution, words
 from maia.retrieval.tokens import TokenCounter
 from maia.store.base import RankRow, StoredText, StoreReader, VectorRow
 
@@ -42,6 +43,7 @@ PREVIOUS_TEXT_SHARE = 0.5  # of its predecessor's BM25 a memory's text signal ke
 QUERY_EMBED_WORKERS = 2  # query embeddings running beside full-text searches
 SPEAKER_SCOPES = 4096
 SPEAKERS_PER_SCOPE = 256
+QUESTION_SHARES = 16384  # memories whose share of questions is remembered
 
 
 def embedding_text(content: str) -> str:
@@ -297,6 +299,11 @@ class RetrievalEngine:
         if plan.feedback > 0:
             self._feedback(reader, plan, flt, pool, scope, allowed)
         self._expand(reader, plan, flt, pool)
+        # A question is no answer: it ranks by half its match (see ``signal_matrix``).
+        # Only now, so that it still picks the seeds above, and thus lends its match
+        # to the memories around it: to what answers it.
+        for candidate in pool.candidates:
+            candidate.asks = _question_share(attribution(pool.rows[candidate.key].content).text)
         scored: list[Scored] = fuse(
             pool.candidates,
             plan.weights,
@@ -393,6 +400,10 @@ class RetrievalEngine:
                 candidate.context = near.get(candidate.key, 0.0)
 
 
+# The share of a memory's sentences that are questions, once across searches.
+_question_share = lru_cache(maxsize=QUESTION_SHARES)(question_share)
+
+
 class _Pool:
     """The candidates of one search, with the row each stands for.
 
@@ -418,8 +429,8 @@ class _Pool:
         self._now = plan.now
         self.candidates: list[Candidate] = []
         self._entities = entity_matcher(plan.analysis.entities)
-        # Per candidate with a vector: its index in ``candidates``, its vector, and for
-        # those with a predecessor's vector too, the window (a sum) and its norm.
+        # Per candidate with a vector: its index in ``candidates`` and its vector; for
+        # those whose predecessor has one too, the window (the sum of the two).
         self._placed: list[int] = []
         self._own: list[Vector] = []
         self._windowed: list[int] = []  # positions in ``_placed``
@@ -486,13 +497,20 @@ class _Pool:
         now = self._now
         analysis = self.plan.analysis
         entity = self._entities.score
-        kept: set[int] = set()
+        position = {k: i for i, k in enumerate(present)}
+        window_of = dict(zip(windowed, windows, strict=True))
         for seq in fresh:
             row = rows[seq]
             if not keep(seq, cosines.get(seq)):
                 continue
-            kept.add(seq)
             self.rows[seq] = row
+            i = position.get(seq)
+            if i is not None:  # its vectors, in candidate order, for ``requery``
+                if i in window_of:
+                    self._windowed.append(len(self._placed))
+                    self._windows.append(window_of[i])
+                self._placed.append(len(self.candidates))
+                self._own.append(own[i])
             self.candidates.append(
                 Candidate(
                     key=seq,
@@ -505,19 +523,6 @@ class _Pool:
                     time=_in_time(analysis, row.created_at),
                 )
             )
-        # The kept rows' vectors and windows, in candidate order, for ``requery``.
-        first = len(self.candidates) - len(kept)
-        position = {k: i for i, k in enumerate(present)}
-        window_of = dict(zip(windowed, windows, strict=True))
-        for offset, seq in enumerate(k for k in fresh if k in kept):
-            i = position.get(seq)
-            if i is None:
-                continue
-            if i in window_of:
-                self._windowed.append(len(self._placed))
-                self._windows.append(window_of[i])
-            self._placed.append(first + offset)
-            self._own.append(own[i])
 
     def _text(self, seq: int) -> float | None:
         """BM25 relevance: the memory's own, or, if more, a share of that of the memory

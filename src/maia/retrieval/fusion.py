@@ -33,6 +33,7 @@ DEFAULT_WEIGHTS: Mapping[str, float] = {
     "context": 0.2,
 }
 DEFAULT_HALF_LIFE_DAYS = 30.0
+QUESTION_MATCH = 0.5  # of its similarity and BM25 a question keeps
 RRF_K = 60.0
 
 
@@ -55,6 +56,7 @@ class Candidate:
     entity: float = 0.0  # share of the query's entities the memory mentions, 0..1
     time: float = 0.0  # 1 when inside the query's time range
     context: float = 0.0  # written next to a strong candidate (same namespace), 0..1
+    asks: float = 0.0  # share of its sentences that are questions, 0..1
     signals: dict[str, float] = field(default_factory=dict)
 
 
@@ -100,6 +102,7 @@ _RAW = (
     "entity",
     "time",
     "context",
+    "asks",
 )
 _raw_values = attrgetter(*_RAW)
 
@@ -118,11 +121,16 @@ def signal_matrix(
 ) -> npt.NDArray[np.float64]:
     """Every candidate's signals in [0, 1], one row each, columns in ``SIGNALS`` order.
     BM25 is scaled by the best one; similarity from ``vector_floor`` (an unrelated
-    memory's similarity) to the best."""
+    memory's similarity) to the best.
+
+    A question asks rather than tells: it shares the query's topic, and as a question
+    its form, but holds no answer. Each sentence of a memory that is a question keeps
+    only ``QUESTION_MATCH`` of its similarity and BM25."""
     raw = _raw_columns(candidates)
+    telling = 1.0 - (1.0 - QUESTION_MATCH) * np.clip(raw["asks"], 0.0, 1.0)
     columns: dict[str, npt.NDArray[np.float64]] = {
-        "vector": _scaled(raw["vector"], vector_floor),
-        "text": _scaled(raw["text"], 0.0),
+        "vector": _scaled(raw["vector"], vector_floor) * telling,
+        "text": _scaled(raw["text"], 0.0) * telling,
     }
     decay = math.log(2) / max(half_life_days, 1e-9)
     columns["recency"] = np.exp(-decay * np.maximum(raw["age_days"], 0.0))

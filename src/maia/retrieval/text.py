@@ -73,6 +73,19 @@ def _unquote(text: str) -> str:
     return (text[1:closing] + text[closing + 1 :]).strip() or text
 
 
+# A sentence: up to its closing marks (followed by a space or the end: "2.5" goes on),
+# or to the end of the text; group 1 is its closing marks.
+_SENTENCE = re.compile(r"\S.*?(?:([.!?]+)(?=\s|$)|$)", re.DOTALL)
+
+
+def question_share(text: str) -> float:
+    """The share of ``text``'s sentences that are questions (close with "?"), 0..1."""
+    sentences = [m.group(1) or "" for m in _SENTENCE.finditer(text) if WORD.search(m.group())]
+    if not sentences:
+        return 0.0
+    return sum("?" in marks for marks in sentences) / len(sentences)
+
+
 def words(text: str) -> list[str]:
     return [w.lower() for w in WORD.findall(text)]
 
