@@ -8,26 +8,27 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 
 import numpy as np
+import numpy.typing as npt
 import pytest
 
 from maia.models import MemoryFilter
 from maia.retrieval.analyzer import analyze, entities
 from maia.retrieval.engine import PREVIOUS_TEXT_SHARE, SearchPlan, _Pool
 from maia.retrieval.entities import entity_matcher
-from maia.retrieval.index.vectors import Vector
 from maia.store.base import RankRow
 
 NOW = datetime(2025, 6, 15, 12, 0, tzinfo=UTC)
 
 
 class Vectors:
-    """The one part of a vector index the pool reads: stored vectors by key."""
+    """The one part of a vector index the pool reads: stored vectors by key, as rows."""
 
     def __init__(self, vectors: dict[int, list[float]]) -> None:
         self._vectors = {k: np.array(v, dtype=np.float32) for k, v in vectors.items()}
 
-    def vectors(self, keys: Iterable[int]) -> dict[int, Vector]:
-        return {k: self._vectors[k] for k in keys if k in self._vectors}
+    def matrix(self, keys: Iterable[int]) -> tuple[list[int], npt.NDArray[np.float32]]:
+        found = list(dict.fromkeys(k for k in keys if k in self._vectors))
+        return found, np.array([self._vectors[k] for k in found], dtype=np.float32)
 
 
 def pool(

@@ -350,10 +350,10 @@ class RetrievalEngine:
             vector_floor=plan.min_similarity,
             top=FEEDBACK_SEEDS,
         )
-        vectors = self.index.vectors(s.key for s in preliminary)
-        if not vectors or pool.query_vector is None:
+        vectors = pool.vector_of(s.key for s in preliminary)
+        if not len(vectors) or pool.query_vector is None:
             return
-        centroid = np.mean(np.stack(list(vectors.values())), axis=0)
+        centroid = np.mean(vectors, axis=0)
         moved = pool.query_vector + plan.feedback * centroid
         moved = (moved / max(float(np.linalg.norm(moved)), 1e-12)).astype(np.float32)
         pool.requery(moved)
@@ -407,9 +407,10 @@ _question_share = lru_cache(maxsize=QUESTION_SHARES)(question_share)
 class _Pool:
     """The candidates of one search, with the row each stands for.
 
-    Each candidate's own vector, and the window it ends (its vector plus its
-    predecessor's), are kept as matrix rows in candidate order, so measuring every
-    candidate against a new query vector is two matrix products."""
+    Every vector read (candidates' and their predecessors') is a row of one matrix, so
+    measuring the pool against a new query vector is one matrix product. A window (a
+    candidate's vector plus its predecessor's) needs no row of its own: its cosine is
+    the sum of the two rows' products over the window's norm, measured once."""
 
     def __init__(
         self,
@@ -425,44 +426,68 @@ class _Pool:
         self.predecessors = predecessors
         self.rows: dict[int, RankRow] = {}
         self.previous: dict[int, int] = {}  # candidate -> the memory written just before it
-        self._vectors: dict[int, Vector] = {}  # stored vectors read so far
         self._now = plan.now
         self.candidates: list[Candidate] = []
         self._entities = entity_matcher(plan.analysis.entities)
-        # Per candidate with a vector: its index in ``candidates`` and its vector; for
-        # those whose predecessor has one too, the window (the sum of the two).
+        self._row: dict[int, int] = {}  # key -> its row of _matrix (stored vectors read)
+        self._matrix: Vectors | None = None
+        self._products: npt.NDArray[np.float32] | None = None  # _matrix @ query_vector
+        # Per candidate with a vector: its index in ``candidates`` and its row; for those
+        # whose predecessor has one too, the window's rows and norm.
         self._placed: list[int] = []
-        self._own: list[Vector] = []
+        self._placed_rows: list[int] = []
         self._windowed: list[int] = []  # positions in ``_placed``
-        self._windows: list[Vector] = []
+        self._window_rows: tuple[list[int], list[int]] = ([], [])
+        self._window_norms: list[float] = []
+
+    def vector_of(self, keys: Iterable[int]) -> Vectors:
+        """The stored vectors of those of ``keys`` that are candidates with one."""
+        rows = [row for key in keys if (row := self._row.get(key)) is not None]
+        assert self._matrix is not None or not rows
+        return self._matrix[rows] if self._matrix is not None else np.empty((0, 0), np.float32)
 
     def requery(self, query_vector: Vector) -> None:
         """Measures every candidate's similarity against a new query vector."""
         self.query_vector = query_vector
-        if not self._placed:
+        if self._matrix is None:
             return
-        scores = self._scores(np.stack(self._own), self._windowed, self._windows)[1]
+        self._products = self._matrix @ query_vector
+        scores = self._similarities(
+            self._placed_rows, self._windowed, self._window_rows, self._window_norms
+        )
         for i, score in zip(self._placed, scores.tolist(), strict=True):
             self.candidates[i].vector = score
 
-    def _scores(
-        self, own: Vectors, windowed: list[int], windows: list[Vector]
-    ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
-        """The query's cosine with each row of ``own``, and the similarity each ranks by:
-        the better of that and the cosine of its window, if it has one."""
-        assert self.query_vector is not None
-        cosines = own @ self.query_vector
-        scores = cosines.copy()
+    def _similarities(
+        self,
+        rows: list[int],
+        windowed: list[int],
+        window_rows: tuple[list[int], list[int]],
+        norms: list[float] | npt.NDArray[np.float32],
+    ) -> npt.NDArray[np.float32]:
+        """The similarity each of ``rows`` ranks by: the better of its cosine with the
+        query and the cosine of its window (``windowed`` of them have one)."""
+        assert self._products is not None
+        products = self._products
+        scores = products[rows]  # a copy (fancy indexing)
         if windowed:
-            window = np.stack(windows)
-            norms = np.maximum(np.linalg.norm(window, axis=1), 1e-12)
-            scores[windowed] = np.maximum(scores[windowed], (window @ self.query_vector) / norms)
-        return cosines, scores
+            ends, starts = window_rows
+            window = (products[ends] + products[starts]) / np.asarray(norms, np.float32)
+            scores[windowed] = np.maximum(scores[windowed], window)
+        return scores
 
     def _read_vectors(self, keys: Iterable[int]) -> None:
-        wanted = [k for k in keys if k not in self._vectors]
-        if wanted:
-            self._vectors.update(self.index.vectors(wanted))
+        found, vectors = self.index.matrix(k for k in keys if k not in self._row)
+        if not found:
+            return
+        first = 0 if self._matrix is None else len(self._matrix)
+        self._row.update(zip(found, range(first, first + len(found)), strict=True))
+        self._matrix = vectors if self._matrix is None else np.concatenate((self._matrix, vectors))
+        if self.query_vector is not None:
+            products = vectors @ self.query_vector
+            self._products = (
+                products if self._products is None else np.concatenate((self._products, products))
+            )
 
     def relevant(self, seq: int, similarity: float | None) -> bool:
         """A word of the query matches, or the meaning is close enough."""
@@ -482,15 +507,25 @@ class _Pool:
         self.previous.update(self.predecessors(fresh))
         before = {k: p for k in fresh if (p := self.previous.get(k)) is not None}
         self._read_vectors((*fresh, *before.values()))
-        present = [k for k in fresh if k in self._vectors]
-        own = [self._vectors[k] for k in present]
-        windowed = [i for i, k in enumerate(present) if before.get(k) in self._vectors]
-        windows = [own[i] + self._vectors[before[present[i]]] for i in windowed]
+        row_of = self._row
         cosines: dict[int, float] = {}
+        if self._products is not None:
+            have = [k for k in fresh if k in row_of]
+            own_products = self._products[[row_of[k] for k in have]]
+            cosines = dict(zip(have, own_products.tolist(), strict=True))
+        kept = [seq for seq in fresh if keep(seq, cosines.get(seq))]
+        present = [k for k in kept if k in row_of]
+        own = [row_of[k] for k in present]
+        windowed = [i for i, k in enumerate(present) if before.get(k) in row_of]
+        window_rows = ([own[i] for i in windowed], [row_of[before[present[i]]] for i in windowed])
+        norms: npt.NDArray[np.float32] = np.empty(0, np.float32)
+        if windowed:
+            assert self._matrix is not None
+            sums = self._matrix[window_rows[0]] + self._matrix[window_rows[1]]
+            norms = np.maximum(np.linalg.norm(sums, axis=1), 1e-12)
         similarities: dict[int, float] = {}
-        if self.query_vector is not None and present:
-            mine, ranked = self._scores(np.stack(own), windowed, windows)
-            cosines = dict(zip(present, mine.tolist(), strict=True))
+        if self._products is not None and present:
+            ranked = self._similarities(own, windowed, window_rows, norms)
             similarities = dict(zip(present, ranked.tolist(), strict=True))
         if self._now is None:  # ages count from the plan's time, else the newest row's
             self._now = max(r.created_at for r in rows.values())
@@ -498,19 +533,21 @@ class _Pool:
         analysis = self.plan.analysis
         entity = self._entities.score
         position = {k: i for i, k in enumerate(present)}
-        window_of = dict(zip(windowed, windows, strict=True))
-        for seq in fresh:
+        window_of = {i: n for n, i in enumerate(windowed)}
+        norm_list = norms.tolist()
+        for seq in kept:
             row = rows[seq]
-            if not keep(seq, cosines.get(seq)):
-                continue
             self.rows[seq] = row
             i = position.get(seq)
-            if i is not None:  # its vectors, in candidate order, for ``requery``
-                if i in window_of:
+            if i is not None:  # its rows, in candidate order, for ``requery``
+                n = window_of.get(i)
+                if n is not None:
                     self._windowed.append(len(self._placed))
-                    self._windows.append(window_of[i])
+                    self._window_rows[0].append(window_rows[0][n])
+                    self._window_rows[1].append(window_rows[1][n])
+                    self._window_norms.append(norm_list[n])
                 self._placed.append(len(self.candidates))
-                self._own.append(own[i])
+                self._placed_rows.append(own[i])
             self.candidates.append(
                 Candidate(
                     key=seq,

@@ -13,7 +13,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Protocol, TypeVar
+from typing import NamedTuple, Protocol, TypeVar
 
 from maia.models import ApiKey, Edge, Memory, MemoryFilter, Namespace, Page, RelationType, Tenant
 
@@ -29,10 +29,10 @@ class TextHit:
     bm25: float
 
 
-@dataclass(frozen=True, slots=True)
-class RankRow:
+class RankRow(NamedTuple):
     """What ranking reads of a memory: less than a ``Memory`` (no metadata or tags to
-    decode), since a search weighs a few hundred candidates to return a page."""
+    decode), since a search weighs a few hundred candidates to return a page. (A named
+    tuple: a search builds a few hundred, at a third of a frozen dataclass's cost.)"""
 
     seq: int
     id: str

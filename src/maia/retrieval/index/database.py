@@ -14,6 +14,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 import numpy.typing as npt
 
+from maia.retrieval.embed.base import Vectors
 from maia.retrieval.index.exact import Keys
 from maia.retrieval.index.vectors import Scope, Vector
 
@@ -57,6 +58,12 @@ class DatabaseVectorIndex:
     def vectors(self, keys: Iterable[int]) -> dict[int, Vector]:
         wanted = list(dict.fromkeys(keys))
         return self.database.vectors_by_seq(wanted, self.model_id) if wanted else {}
+
+    def matrix(self, keys: Iterable[int]) -> tuple[list[int], Vectors]:
+        found = self.vectors(keys)
+        if not found:
+            return [], np.empty((0, 0), dtype=np.float32)
+        return list(found), np.array(list(found.values()), dtype=np.float32)
 
     def search(
         self, query: Vector, scope: Scope, k: int, *, allowed: Keys | None = None

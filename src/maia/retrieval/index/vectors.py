@@ -23,6 +23,7 @@ from typing import Literal, Protocol
 import numpy as np
 import numpy.typing as npt
 
+from maia.retrieval.embed.base import Vectors
 from maia.retrieval.index.exact import Block, Keys, top_k
 
 log = logging.getLogger(__name__)
@@ -62,6 +63,8 @@ class VectorSearch(Protocol):
     def remove(self, keys: Iterable[int]) -> None: ...
 
     def vectors(self, keys: Iterable[int]) -> dict[int, Vector]: ...
+
+    def matrix(self, keys: Iterable[int]) -> tuple[list[int], Vectors]: ...
 
     def search(
         self, query: Vector, scope: Scope, k: int, *, allowed: Keys | None = None
@@ -169,20 +172,35 @@ class VectorIndex:
 
     def vectors(self, keys: Iterable[int]) -> dict[int, Vector]:
         """The stored vectors of those keys that are indexed."""
-        wanted: dict[tuple[str, str], tuple[list[int], list[int]]] = {}
+        found, matrix = self.matrix(keys)
+        return dict(zip(found, matrix, strict=True))
+
+    def matrix(self, keys: Iterable[int]) -> tuple[list[int], Vectors]:
+        """The keys of ``keys`` that are indexed (each once), and their vectors as the
+        rows of one matrix, in that order."""
+        found: list[int] = []
+        parts: list[Vectors] = []
         with self._lock:
-            for key in keys:
-                where = self._where.get(key)
-                if where is not None and (row := self._blocks[where].rows.get(key)) is not None:
-                    picked = wanted.setdefault(where, ([], []))
-                    picked[0].append(key)
-                    picked[1].append(row)
-            # One copy per block (rows move when a key is removed), then views into it.
-            found: dict[int, Vector] = {}
-            for where, (picked_keys, rows) in wanted.items():
-                matrix = self._blocks[where].matrix[rows]
-                found.update(zip(picked_keys, matrix, strict=True))
-        return found
+            where_of, blocks = self._where.get, self._blocks
+            picked: dict[tuple[str, str], tuple[list[int], list[int]]] = {}
+            for key in dict.fromkeys(keys):
+                where = where_of(key)
+                if where is None:
+                    continue
+                row = blocks[where].rows.get(key)
+                if row is not None:
+                    lists = picked.get(where)
+                    if lists is None:
+                        lists = picked[where] = ([], [])
+                    lists[0].append(key)
+                    lists[1].append(row)
+            # One copy per block (rows move when a key is removed).
+            for where, (picked_keys, rows) in picked.items():
+                found.extend(picked_keys)
+                parts.append(blocks[where].matrix[rows])
+        if not parts:
+            return [], np.empty((0, self.dim), dtype=np.float32)
+        return found, parts[0] if len(parts) == 1 else np.concatenate(parts)
 
     def search(
         self, query: Vector, scope: Scope, k: int, *, allowed: Keys | None = None
