@@ -213,6 +213,25 @@ def test_remove_then_search(exact_limit: int) -> None:
     assert index.search(vectors[1], Scope("t"), 5) == []
 
 
+def test_matrix_gives_each_indexed_key_once_with_its_vector_as_a_row() -> None:
+    rng = np.random.default_rng(8)
+    vectors = unit(rng, 6)
+    index = filled(EXACT, vectors[:4])  # keys 1..4 in "ns"
+    index.add([(5, "t", "other"), (6, "u", "ns")], vectors[4:])
+    found, matrix = index.matrix([6, 2, 99, 5, 2, 1])
+    # Unknown and repeated keys are left out; grouped by namespace, asked order within.
+    assert sorted(found) == [1, 2, 5, 6]
+    assert found.index(2) < found.index(1)
+    assert matrix.dtype == np.float32
+    assert matrix.shape == (4, vectors.shape[1])
+    for key, row in zip(found, matrix, strict=True):
+        np.testing.assert_array_equal(row, vectors[key - 1])
+    assert index.vectors(found).keys() == set(found)
+    none, empty = index.matrix([99, 100])
+    assert none == []
+    assert empty.shape == (0, vectors.shape[1])
+
+
 @pytest.mark.parametrize("exact_limit", [EXACT, HNSW], ids=["exact", "hnsw"])
 def test_adding_a_key_again_replaces_it(exact_limit: int) -> None:
     rng = np.random.default_rng(7)

@@ -524,6 +524,13 @@ def test_the_database_serves_as_the_engines_vector_index(store: PostgresStore) -
     assert set(found) == {seqs[1], theirs}
     assert found[seqs[1]].dtype == np.float32
     assert found[seqs[1]].tolist() == [1.0, 1.0]
+    keys, matrix = index.matrix([theirs, 999, seqs[1]])
+    assert sorted(keys) == sorted([theirs, seqs[1]])
+    assert matrix.dtype == np.float32
+    assert matrix.tolist() == [found[k].tolist() for k in keys]
+    none, empty = index.matrix([999])
+    assert none == []
+    assert empty.size == 0
     assert store.vectors_by_seq([], "m") == {}
     hits = index.search(np.array([1, 0], np.float32), Scope("t", ("a",), True), 5)
     assert [s for s, _ in hits] == [seqs[0], seqs[1]]
