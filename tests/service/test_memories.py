@@ -228,3 +228,38 @@ def test_timestamps_use_the_injected_clock(make_settings: Callable[..., Settings
         assert mem.created_at == fixed
         assert m.update_memory(mem.id, MemoryUpdate()).updated_at == fixed
         assert m.purge_expired(fixed + timedelta(days=1)) == 0
+
+
+def test_listing_newest_first(maia: Maia) -> None:
+    made = [
+        maia.remember(f"note {i}", namespace="log", created_at=datetime(2025, 1, 1 + i, tzinfo=UTC))
+        for i in range(5)
+    ]
+    oldest = maia.list_memories(MemoryFilter(namespace="log"), Page(limit=2))
+    newest = maia.list_memories(MemoryFilter(namespace="log"), Page(limit=2), newest_first=True)
+    assert [m.id for m in oldest] == [made[0].id, made[1].id]
+    assert [m.id for m in newest] == [made[4].id, made[3].id]
+
+
+def test_a_context_offers_the_newest_working_memories_however_many_there_are(
+    maia: Maia,
+) -> None:
+    # More working memories than any one read would take: the newest are the ones
+    # offered to the recency zone, not the newest of the oldest thousand.
+    start = datetime(2025, 1, 1, tzinfo=UTC)
+    for first in (0, 600):  # two batches (a batch holds at most 1,000)
+        maia.create_memories(
+            [
+                MemoryCreate(
+                    content=f"step {i} of the task is done",
+                    namespace="task",
+                    type=MemoryType.WORKING,
+                    created_at=start + timedelta(minutes=i),
+                )
+                for i in range(first, first + 600)
+            ]
+        )
+    found = maia.context("anything", namespace="task", token_budget=4000)
+    steps = [int(m.content.split()[1]) for m in found.memories if m.position == "recency"]
+    assert set(range(1180, 1200)) <= set(steps)  # the newest twenty
+    assert steps[-1] == 1199  # the newest ends the block

@@ -92,6 +92,10 @@ def test_listing_is_oldest_first_then_insertion_order(store: Store) -> None:
         listed = ids(tx.list_memories("t", MemoryFilter(), Page()))
         streamed = ids(list(tx.iter_memories("t", MemoryFilter())))
     assert listed == streamed == [early.id, tie_1.id, tie_2.id, late.id]
+    with store.read() as tx:
+        newest = ids(tx.list_memories("t", MemoryFilter(), Page(limit=3), newest_first=True))
+        rest = ids(tx.list_memories("t", MemoryFilter(), Page(offset=3), newest_first=True))
+    assert newest + rest == [late.id, tie_2.id, tie_1.id, early.id]
 
 
 def test_paging(store: Store) -> None:

@@ -121,10 +121,12 @@ class ContextOps(AdminOps):
     def _working_state(self, namespace: str, retrieved: set[str]) -> list[Piece]:
         """The namespace's newest working memories, which belong in the recency zone of
         every context (current task state) even when the query does not match them."""
-        working = self.list_memories(
-            MemoryFilter(namespace=namespace, types=(MemoryType.WORKING,)), Page(limit=1000)
-        )[-WORKING_MEMORIES:]
-        return [self._piece(m, WORKING_SCORE) for m in working if m.id not in retrieved]
+        newest = self.list_memories(
+            MemoryFilter(namespace=namespace, types=(MemoryType.WORKING,)),
+            Page(limit=WORKING_MEMORIES),
+            newest_first=True,
+        )
+        return [self._piece(m, WORKING_SCORE) for m in reversed(newest) if m.id not in retrieved]
 
     def _piece(
         self, memory: Memory, score: float, vector: npt.NDArray[np.float32] | None = None

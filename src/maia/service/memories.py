@@ -283,12 +283,16 @@ class MemoryOps(NamespaceOps):
             return tx.touch_memories(self._tenant, ids, self._clock())
 
     def list_memories(
-        self, flt: MemoryFilter | None = None, page: Page | None = None
+        self,
+        flt: MemoryFilter | None = None,
+        page: Page | None = None,
+        *,
+        newest_first: bool = False,
     ) -> list[Memory]:
-        """Memories matching ``flt``, oldest first."""
+        """Memories matching ``flt``, oldest first (newest first with ``newest_first``)."""
         flt = self._scoped_filter(flt or MemoryFilter())
         with self._store.read() as tx:
-            return tx.list_memories(self._tenant, flt, page or Page())
+            return tx.list_memories(self._tenant, flt, page or Page(), newest_first=newest_first)
 
     def count_memories(self, namespace: str | None = None) -> int:
         namespace = self._scoped_namespace(namespace)

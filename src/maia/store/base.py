@@ -78,8 +78,11 @@ class StoreReader(Protocol):
 
     def get_memories(self, tenant: str, memory_ids: Sequence[str]) -> list[Memory]: ...
 
-    def list_memories(self, tenant: str, flt: MemoryFilter, page: Page) -> list[Memory]:
-        """Memories matching ``flt``, oldest first (created_at, then insertion order)."""
+    def list_memories(
+        self, tenant: str, flt: MemoryFilter, page: Page, *, newest_first: bool = False
+    ) -> list[Memory]:
+        """Memories matching ``flt``, oldest first (created_at, then insertion order), or
+        in the reverse order with ``newest_first``."""
         ...
 
     def count_memories(self, tenant: str, namespace: str | None = None) -> int: ...

@@ -289,11 +289,14 @@ class PostgresSession(TenantSQL, VectorSQL):
             params = [p.replace("\x00", "") if isinstance(p, str) else p for p in params]
         return " AND ".join(clauses), params
 
-    def list_memories(self, tenant: str, flt: MemoryFilter, page: Page) -> list[Memory]:
+    def list_memories(
+        self, tenant: str, flt: MemoryFilter, page: Page, *, newest_first: bool = False
+    ) -> list[Memory]:
         where, params = self._where(tenant, flt)
+        order = "m.created_at DESC, m.seq DESC" if newest_first else "m.created_at, m.seq"
         rows = self._conn.execute(
             f"SELECT {_MEMORY_COLUMNS} FROM memories m WHERE {where} "
-            "ORDER BY m.created_at, m.seq LIMIT %s OFFSET %s",
+            f"ORDER BY {order} LIMIT %s OFFSET %s",
             (*params, page.limit, page.offset),
         )
         return [_memory(row) for row in rows]

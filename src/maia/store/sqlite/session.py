@@ -164,11 +164,14 @@ class SQLiteSession(TenantSQL):
             )
         return " AND ".join(clauses), params
 
-    def list_memories(self, tenant: str, flt: MemoryFilter, page: Page) -> list[Memory]:
+    def list_memories(
+        self, tenant: str, flt: MemoryFilter, page: Page, *, newest_first: bool = False
+    ) -> list[Memory]:
         where, params = self._where(tenant, flt)
+        order = "m.created_at DESC, m.seq DESC" if newest_first else "m.created_at, m.seq"
         rows = self._conn.execute(
             f"SELECT {_MEMORY_COLUMNS} FROM memories m WHERE {where} "
-            "ORDER BY m.created_at, m.seq LIMIT ? OFFSET ?",
+            f"ORDER BY {order} LIMIT ? OFFSET ?",
             (*params, page.limit, page.offset),
         )
         return [_memory(row) for row in rows]
