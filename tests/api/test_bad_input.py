@@ -382,6 +382,12 @@ def test_put_with_empty_content_leaves_the_memory_alone(
         "application/x-www-form-urlencoded",
         "application/octet-stream",
         "application/json; charset=utf-8",
+        "APPLICATION/JSON",
+        "application/vnd.api+json",
+        # JSON by name, but not types the framework decodes itself
+        "text/json",
+        "application/x-json",
+        "application/jsonl",
     ],
 )
 def test_bodies_are_parsed_as_json_whatever_the_content_type(

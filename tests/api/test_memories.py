@@ -833,3 +833,41 @@ def test_list_without_filters_sees_every_namespace(client: httpx.Client) -> None
     create(client, "no-record", "n")
     result = listing(client)
     assert names(result) == ["d", "n"]
+
+
+def nested(depth: int) -> dict[str, Any]:
+    """An object ``depth`` levels deep (itself the first), alternating objects and arrays."""
+    value: Any = {"leaf": True}
+    for level in range(depth - 1, 0, -1):  # the outermost wrapping is an object
+        value = {"a": value} if level % 2 else [value]
+    assert isinstance(value, dict)
+    return value
+
+
+def test_metadata_nested_too_deep_is_refused_and_nothing_is_written(api: httpx.Client) -> None:
+    ns = new_ns("deep")
+    ok = create(api, ns, "as deep as allowed", metadata=nested(32))
+    assert get(api, ok["id"])["metadata"] == nested(32)
+    relation = api.post(
+        f"/v1/memories/{ok['id']}/relations",
+        json={"target_id": ok["id"], "type": "related_to", "metadata": nested(40)},
+    )
+    for response in (
+        api.post("/v1/memories", json={"namespace": ns, "content": "x", "metadata": nested(33)}),
+        api.post(
+            "/v1/memories/batch",
+            json={"memories": [{"namespace": ns, "content": "y", "metadata": nested(300)}]},
+        ),
+        api.put(f"/v1/memories/{ok['id']}", json={"metadata": nested(300)}),
+        relation,
+    ):
+        assert response.status_code == 400, response.text
+        body = response.json()
+        assert body["code"] == "INVALID_INPUT"
+        assert "must not nest deeper than 32 levels" in body["error"] + body.get("details", "")
+    # Nothing was written, and everything stored can still be read and searched.
+    listed = api.get("/v1/memories", params={"namespace": ns}).json()
+    assert [m["id"] for m in listed["data"]] == [ok["id"]]
+    assert get(api, ok["id"])["metadata"] == nested(32)
+    found = api.post("/v1/memories/search", json={"namespace": ns, "query": "deep"})
+    assert found.status_code == 200

@@ -124,8 +124,12 @@ class RequestContextMiddleware:
         """The contract parses bodies as JSON whatever their Content-Type says."""
         if not scope["path"].startswith(_JSON_PREFIXES):
             return
-        content_type = headers.get("content-type", "")
-        if "json" in content_type:
+        media = headers.get("content-type", "").split(";")[0].strip().lower()
+        # Kept only where the framework decodes JSON itself; any other type (text/json,
+        # application/x-json, text/plain, none) is read as JSON too.
+        if media == "application/json" or (
+            media.startswith("application/") and media.endswith("+json")
+        ):
             return
         scope["headers"] = [(k, v) for k, v in scope["headers"] if k.lower() != b"content-type"] + [
             (b"content-type", b"application/json")

@@ -14,6 +14,10 @@ MAX_TAGS = 64
 # Larger offsets cannot be bound in SQL (64-bit); no page that far can hold anything.
 MAX_OFFSET = 2**53 - 1
 
+# Deeper JSON cannot be serialised back (pydantic stops near 255 levels): refused on
+# the way in, so what is stored can always be read.
+MAX_METADATA_DEPTH = 32
+
 # Go's zero time: the contract sends it where a timestamp is required but unset.
 ZERO_TIME = datetime(1, 1, 1, tzinfo=UTC)
 
@@ -71,6 +75,26 @@ def _dedupe(values: list[str]) -> list[str]:
     return list(dict.fromkeys(values))
 
 
+def _check_depth(value: dict[str, Any]) -> dict[str, Any]:
+    """``value`` unless its objects and arrays nest deeper than ``MAX_METADATA_DEPTH``
+    (itself the first level). Iterative: a deep value must not exhaust the stack."""
+    level: list[Any] = [value]
+    for depth in range(1, MAX_METADATA_DEPTH + 2):
+        nested: list[Any] = []
+        for item in level:
+            if isinstance(item, dict):
+                nested.extend(item.values())
+            elif isinstance(item, list):
+                nested.extend(item)
+        nested = [item for item in nested if isinstance(item, dict | list)]
+        if not nested:
+            return value
+        if depth == MAX_METADATA_DEPTH:
+            raise ValueError(f"must not nest deeper than {MAX_METADATA_DEPTH} levels")
+        level = nested
+    return value
+
+
 def _utc(value: datetime | None) -> datetime | None:
     return None if value is None else as_utc(value)
 
@@ -78,6 +102,7 @@ def _utc(value: datetime | None) -> datetime | None:
 NamespaceName = Annotated[str, AfterValidator(_check_namespace_name)]
 Tag = Annotated[str, AfterValidator(_check_tag)]
 Tags = Annotated[list[Tag], AfterValidator(_dedupe)]
+Metadata = Annotated[dict[str, Any], AfterValidator(_check_depth)]
 UtcDatetime = Annotated[datetime, AfterValidator(as_utc)]
 OptionalUtcDatetime = Annotated[datetime | None, AfterValidator(_utc)]
 

@@ -17,6 +17,7 @@ from pydantic import (
 )
 
 from maia.models.common import (
+    Metadata,
     NamespaceName,
     OptionalUtcDatetime,
     Tags,
@@ -52,7 +53,7 @@ class Relation(BaseModel):
     target_id: str
     type: RelationType
     weight: float = 1.0
-    metadata: dict[str, Any] | None = None
+    metadata: Metadata | None = None
 
     @model_serializer(mode="wrap")
     def _omit_empty(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
@@ -67,7 +68,7 @@ class RelationCreate(BaseModel):
     target_id: str = Field(min_length=1)
     type: RelationType = RelationType.RELATED_TO
     weight: float = Field(1.0, gt=0.0, le=1.0)
-    metadata: dict[str, Any] | None = None
+    metadata: Metadata | None = None
 
 
 class Edge(BaseModel):
@@ -77,7 +78,7 @@ class Edge(BaseModel):
     target_id: str
     type: RelationType
     weight: float
-    metadata: dict[str, Any] | None = None
+    metadata: Metadata | None = None
     created_at: UtcDatetime
 
     @model_serializer(mode="wrap")
@@ -108,7 +109,7 @@ class Memory(BaseModel):
     namespace: str
     content: str
     type: MemoryType
-    metadata: dict[str, Any] | None = None
+    metadata: Metadata | None = None
     tags: list[str] = Field(default_factory=list)
     created_at: UtcDatetime
     updated_at: UtcDatetime
@@ -135,7 +136,7 @@ class MemoryCreate(BaseModel):
     namespace: NamespaceName
     content: Content
     type: MemoryType = MemoryType.SEMANTIC
-    metadata: dict[str, Any] | None = None
+    metadata: Metadata | None = None
     tags: Tags | None = None
     confidence: float = 1.0
     source: MemorySource = MemorySource.USER
@@ -175,7 +176,7 @@ class MemoryUpdate(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     content: Content | None = None
-    metadata: dict[str, Any] | None = None
+    metadata: Metadata | None = None
     tags: Tags | None = None
     confidence: float | None = None
 

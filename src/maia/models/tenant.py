@@ -16,7 +16,7 @@ from pydantic import (
     model_serializer,
 )
 
-from maia.models.common import ZERO_TIME, as_utc, omit_empty
+from maia.models.common import ZERO_TIME, Metadata, as_utc, omit_empty
 
 SYSTEM_TENANT = "system"
 MAX_NAME_LENGTH = 255
@@ -134,7 +134,7 @@ class Tenant(BaseModel):
     quotas: TenantQuotas
     created_at: datetime
     updated_at: datetime
-    metadata: dict[str, Any] | None = None
+    metadata: Metadata | None = None
 
     @model_serializer(mode="wrap")
     def _omit_empty(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
@@ -163,7 +163,7 @@ class TenantCreate(BaseModel):
     plan: Plan = Plan.FREE
     config: TenantConfig | None = None
     quotas: TenantQuotas | None = None
-    metadata: dict[str, Any] | None = None
+    metadata: Metadata | None = None
 
     def resolved_quotas(self) -> TenantQuotas:
         """The contract's rule: no memory or storage limit given -> the plan's quotas."""
@@ -188,7 +188,7 @@ class TenantUpdate(BaseModel):
     plan: Plan | None = None
     config: TenantConfig | None = None
     quotas: TenantQuotas | None = None
-    metadata: dict[str, Any] | None = None
+    metadata: Metadata | None = None
 
 
 class Usage(BaseModel):
@@ -229,7 +229,7 @@ class ApiKey(BaseModel):
     created_at: datetime
     last_used_at: datetime = ZERO_TIME
     revoked_at: datetime | None = None
-    metadata: dict[str, Any] | None = None
+    metadata: Metadata | None = None
 
     @model_serializer(mode="wrap")
     def _omit_empty(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
@@ -250,7 +250,7 @@ class ApiKeyCreate(BaseModel):
     namespaces: list[NamespacePattern] = Field(default_factory=list, max_length=MAX_PATTERNS)
     default_namespace: str | None = None
     expires_at: datetime | None = None
-    metadata: dict[str, Any] | None = None
+    metadata: Metadata | None = None
 
     @field_validator("expires_at", mode="before")
     @classmethod
