@@ -521,3 +521,43 @@ def test_escaped_surrogate_pairs_are_fine(api: httpx.Client) -> None:
     assert memory["tags"] == ["\U0001f600"]
     assert memory["metadata"] == {"\U0001f600": "\U0001f600"}
     assert api.get(f"/v1/memories/{memory['id']}").json()["content"] == "smile 😀"
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/v1/memories", {"namespace": "d", "content": 123}, "content"),
+        ("/v1/memories", {"namespace": "d", "content": None}, "content"),
+        ("/v1/memories", {"namespace": "", "content": "x"}, "namespace"),
+        ("/v1/memories", {"namespace": "d", "content": "x", "confidence": "high"}, "confidence"),
+        ("/v1/memories", {"namespace": "d", "content": "x", "created_at": "soon"}, "created_at"),
+        ("/v1/namespaces", {"name": ""}, "name"),
+        ("/v1/namespaces", {"name": None}, "name"),
+        ("/v1/context", {"query": None}, "query"),
+        ("/v1/memories/search", {"limit": "ten"}, "limit"),
+    ],
+)
+def test_wrong_json_types_and_empty_required_fields_are_an_invalid_body(
+    api: httpx.Client, path: str, body: dict[str, Any], field: str
+) -> None:
+    """The contract: "invalid request body" for decoding and required-field failures,
+    with details naming the field."""
+    response = api.post(path, json=body)
+    assert response.status_code == 400, response.text
+    error = response.json()
+    assert (error["error"], error["code"]) == ("invalid request body", "INVALID_INPUT")
+    assert field in error["details"]
+
+
+@pytest.mark.parametrize(
+    ("body", "error"),
+    [
+        ({"namespace": "d", "content": "x", "type": "procedural"}, "invalid type: "),
+        ({"namespace": "d", "content": "x", "confidence": 2}, "invalid confidence: "),
+        ({"namespace": "  ", "content": "x"}, "invalid namespace: "),
+    ],
+)
+def test_bad_values_name_their_field(api: httpx.Client, body: dict[str, Any], error: str) -> None:
+    response = api.post("/v1/memories", json=body)
+    assert response.status_code == 400, response.text
+    assert response.json()["error"].startswith(error)

@@ -298,8 +298,13 @@ def test_update_with_invalid_config_changes_nothing(api: httpx.Client) -> None:
     for config in ({"allowed_types": ["bogus"]}, {"max_memories": -1}, {"token_budget": "x"}):
         response = api.put(path(created["id"]), json={"config": config})
         assert response.status_code == 400, config
-        assert response.json()["code"] == "INVALID_INPUT"
-        assert next(iter(config)) in response.json()["error"]
+        body = response.json()
+        assert body["code"] == "INVALID_INPUT"
+        assert next(iter(config)) in body["details"]
+        # A value of the wrong JSON type is a body decoding failure; a bad value names
+        # its field.
+        wrong_type = config == {"token_budget": "x"}
+        assert body["error"].startswith("invalid request body" if wrong_type else "invalid config")
     assert api.get(path(created["id"])).json() == created
 
 

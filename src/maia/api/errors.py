@@ -46,9 +46,28 @@ STATUS_BY_ERROR: dict[type[MaiaError], int] = {
 # Keys of an error's ``extra`` that go on the wire (quota numbers, scope lists).
 _WIRE_EXTRAS = ("limit", "current", "required", "provided")
 
-# Pydantic error types that mean "the body is not the right shape at all"; the
-# contract calls these "invalid request body". Anything else names the field.
-_SHAPE_ERRORS = {"missing", "json_invalid", "model_type", "model_attributes_type", "dict_type"}
+# Pydantic error types that mean "the body is not the right shape at all" (what a JSON
+# decoder or a required-field check refuses: a missing or empty required field, a value
+# of the wrong JSON type); the contract calls these "invalid request body". Anything
+# else (an unknown enum value, a number out of range) names the field.
+_SHAPE_ERRORS = {
+    "missing",
+    "json_invalid",
+    "model_type",
+    "model_attributes_type",
+    "string_too_short",
+    "string_unicode",
+}
+
+
+def _is_shape_error(error: dict[str, Any]) -> bool:
+    """Whether a body error is one the contract reports as "invalid request body" (a
+    query parameter of the wrong type still names its parameter)."""
+    kind = str(error.get("type", ""))
+    if kind in _SHAPE_ERRORS:
+        return True
+    in_body = tuple(error.get("loc", ()))[:1] in ((), ("body",))
+    return in_body and kind.endswith(("_type", "_parsing"))
 
 
 def status_for(exc: MaiaError) -> int:
@@ -120,11 +139,7 @@ def describe_validation(errors: list[dict[str, Any]]) -> tuple[str, str]:
         problems.append(f"{field}: {message}" if field else message)
     first = errors[0] if errors else {}
     first_field = _field_path(tuple(first.get("loc", ())))
-    if (
-        first.get("type") in _SHAPE_ERRORS
-        or first.get("type") == "string_too_short"
-        or not first_field
-    ):
+    if _is_shape_error(first) or not first_field:
         return "invalid request body", "; ".join(problems)
     reason = str(first.get("msg", "invalid value")).removeprefix("Value error, ")
     return f"invalid {first_field}: {reason}", "; ".join(problems)

@@ -99,7 +99,8 @@ def _utc(value: datetime | None) -> datetime | None:
     return None if value is None else as_utc(value)
 
 
-NamespaceName = Annotated[str, AfterValidator(_check_namespace_name)]
+# Empty is a missing required field (min_length), blank a bad value (the validator).
+NamespaceName = Annotated[str, Field(min_length=1), AfterValidator(_check_namespace_name)]
 Tag = Annotated[str, AfterValidator(_check_tag)]
 Tags = Annotated[list[Tag], AfterValidator(_dedupe)]
 Metadata = Annotated[dict[str, Any], AfterValidator(_check_depth)]
