@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import uuid
 from pathlib import Path
 
 import pytest
@@ -84,3 +86,18 @@ def test_unprefixed_variables_are_ignored(monkeypatch: pytest.MonkeyPatch) -> No
         monkeypatch.setenv(name, value)
     settings = Settings.load()
     assert (settings.host, settings.api_key, settings.http_port) == ("127.0.0.1", None, 8080)
+
+
+def test_an_unknown_context_position_works_like_system(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    unknown = f"after_system_{uuid.uuid4().hex[:6]}"  # warned about once per process
+    monkeypatch.setenv("MAIA_PROXY_CONTEXT_POSITION", unknown)
+    with caplog.at_level(logging.WARNING, logger="maia.settings"):
+        assert Settings.load().proxy_context_position == "system"
+        assert Settings.load().proxy_context_position == "system"
+    warnings = [r for r in caplog.records if unknown in r.getMessage()]
+    assert len(warnings) == 1
+    assert "using 'system'" in warnings[0].getMessage()
+    monkeypatch.setenv("MAIA_PROXY_CONTEXT_POSITION", " Before_Last ")
+    assert Settings.load().proxy_context_position == "before_last"

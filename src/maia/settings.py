@@ -8,6 +8,7 @@ then a TOML file named by ``--config`` or ``MAIA_CONFIG``, then the defaults.
 from __future__ import annotations
 
 import json
+import logging
 import os
 from contextvars import ContextVar
 from pathlib import Path
@@ -35,6 +36,11 @@ from pydantic_settings import (
 )
 
 from maia.errors import InvalidInput
+
+log = logging.getLogger(__name__)
+
+CONTEXT_POSITIONS = ("system", "first_user", "before_last")
+_warned_positions: set[str] = set()
 
 _config_file: ContextVar[Path | None] = ContextVar("maia_config_file", default=None)
 
@@ -205,6 +211,7 @@ class Settings(BaseSettings):
     # The OpenAI-compatible proxy (docs/proxy.md).
     proxy_auto_context: bool = True
     proxy_auto_remember: bool = True
+    # Any other value works like "system" (contract 6.3), with a warning.
     proxy_context_position: Literal["system", "first_user", "before_last"] = "system"
     proxy_token_budget: int = Field(4000, ge=1)
     proxy_min_score: float = Field(0.3, ge=0.0, le=1.0)
@@ -304,6 +311,21 @@ class Settings(BaseSettings):
     @classmethod
     def _lower(cls, value: Any) -> Any:
         return value.lower() if isinstance(value, str) else value
+
+    @field_validator("proxy_context_position", mode="before")
+    @classmethod
+    def _known_position(cls, value: Any) -> Any:
+        text = value.strip().lower() if isinstance(value, str) else value
+        if text in CONTEXT_POSITIONS:
+            return text
+        if repr(value) not in _warned_positions:  # settings load more than once
+            _warned_positions.add(repr(value))
+            log.warning(
+                "proxy_context_position %r is not one of %s; using 'system'",
+                value,
+                ", ".join(CONTEXT_POSITIONS),
+            )
+        return "system"
 
     @field_validator("data_dir")
     @classmethod

@@ -518,7 +518,7 @@ def test_proxy_routes_are_always_mounted(api: httpx.Client) -> None:
     # Unlike the original (mounted only with a backend), the built-in mock model answers.
     bad = api.post("/v1/chat/completions", json={})
     assert bad.status_code == 400
-    assert bad.json()["error"]["type"] == "invalid_request_error"
+    assert bad.json()["error"]["type"] == "invalid_request"  # contract 6.1
     assert "mock" in {m["id"] for m in api.get("/v1/models").json()["data"]}
 
 

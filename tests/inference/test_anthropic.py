@@ -138,6 +138,7 @@ def test_max_tokens_and_stop_list() -> None:
         ("end_turn", "stop"),
         ("stop_sequence", "stop"),
         ("max_tokens", "length"),
+        ("model_context_window_exceeded", "length"),
         ("tool_use", "tool_calls"),
     ],
 )
@@ -181,9 +182,10 @@ async def test_stream_translates_events_to_chunks(
     router_with: RouterFactory, anthropic_up: Upstream
 ) -> None:
     async with router_with(provider("a", anthropic_up, "claude-*")) as router:
-        chunks, _ = await router.stream(CONVERSATION)
+        chunks, _ = await router.stream({**CONVERSATION, "stream_options": {"include_usage": True}})
         received = [c async for c in chunks]
     assert anthropic_up.received[0].body["stream"] is True
+    *received, usage_chunk = received
     deltas = [c["choices"][0]["delta"] for c in received]
     assert deltas == [
         {"role": "assistant", "content": ""},
@@ -205,11 +207,14 @@ async def test_stream_translates_events_to_chunks(
     ]
     assert all(c["object"] == "chat.completion.chunk" and c["id"] == "msg_02" for c in received)
     assert [c["choices"][0]["finish_reason"] for c in received][-1] == "tool_calls"
-    assert "usage" not in received[-2]
-    assert received[-1]["usage"] == {
-        "prompt_tokens": 12,
-        "completion_tokens": 9,
-        "total_tokens": 21,
+    assert all("usage" not in c for c in received)
+    assert usage_chunk == {
+        "id": "msg_02",
+        "object": "chat.completion.chunk",
+        "created": received[0]["created"],
+        "model": "claude-test",
+        "choices": [],
+        "usage": {"prompt_tokens": 12, "completion_tokens": 9, "total_tokens": 21},
     }
 
 

@@ -9,7 +9,12 @@ from datetime import UTC, datetime
 import anyio
 import pytest
 
-from maia.inference import UnknownProvider, UpstreamError, UpstreamUnavailable
+from maia.inference import (
+    HealthCheckFailed,
+    UnknownProvider,
+    UpstreamError,
+    UpstreamUnavailable,
+)
 from maia.inference.health import HealthTracker
 from tests.inference.conftest import RouterFactory, provider, user
 from tests.inference.upstreams import Reply, Upstream, free_port_url
@@ -66,10 +71,13 @@ async def test_forced_check(router_with: RouterFactory, openai_up: Upstream) -> 
         assert re.fullmatch(RFC3339_SECONDS, live["last_check"])
         assert openai_up.received[0].path == "/v1/models"
         for count in (1, 2, 3):
-            dead_health = await router.check_provider("dead")
+            with pytest.raises(HealthCheckFailed) as caught:
+                await router.check_provider("dead")
+            dead_health = router.health()["dead"]
             assert dead_health["consecutive_errors"] == count
         assert dead_health["status"] == "unhealthy"
         assert "failed" in dead_health["last_error"]
+        assert caught.value.details == dead_health["last_error"]
         with pytest.raises(UnknownProvider):
             await router.check_provider("nope")
 
@@ -78,7 +86,9 @@ async def test_check_times_out(router_with: RouterFactory, openai_up: Upstream) 
     openai_up.then(Reply(delay=1.0))
     settings = {"inference_health_timeout_seconds": 0.2}
     async with router_with(provider("slow", openai_up), **settings) as router:
-        health = await router.check_provider("slow")
+        with pytest.raises(HealthCheckFailed, match="health check failed"):
+            await router.check_provider("slow")
+        health = router.health()["slow"]
     assert health["last_error"] == "health check timed out after 0.2 s"
 
 
@@ -123,8 +133,10 @@ async def test_unhealthy_providers_are_skipped_while_checks_run(
         assert [m["id"] for m in models] == ["second-model", "mock"]
     async with router_with(dead, **settings) as router:
         with anyio.fail_after(5):
-            while router.health()["dead"]["status"] != "unhealthy":
+            # Failed periodic checks are only recorded: the checks go on.
+            while router.health()["dead"]["consecutive_errors"] < 3:
                 await anyio.sleep(0.02)
+        assert router.health()["dead"]["status"] == "unhealthy"
         with pytest.raises(UpstreamUnavailable, match="no healthy inference provider"):
             await router.complete(user("hi", model="gpt-4o"))
 

@@ -51,13 +51,16 @@ async def test_stream_adds_up_to_the_reply(router_with: RouterFactory) -> None:
     request = user("tell me about the weather today please", model="mock-fast")
     async with router_with() as router:
         answer, _ = await router.complete(request)
-        chunks, used = await router.stream(request)
+        chunks, used = await router.stream({**request, "stream_options": {"include_usage": True}})
         received = [c async for c in chunks]
     assert used == "mock"
+    *received, usage_chunk = received
     assert len(received) > 2
     assert received[0]["choices"][0]["delta"]["role"] == "assistant"
     text = "".join(c["choices"][0]["delta"].get("content", "") for c in received)
     assert text == answer["choices"][0]["message"]["content"]
     assert received[-1]["choices"][0]["finish_reason"] == "stop"
-    assert received[-1]["usage"] == answer["usage"]
-    assert all(c["model"] == "mock-fast" for c in received)
+    assert all("usage" not in c for c in received)
+    assert usage_chunk["choices"] == []
+    assert usage_chunk["usage"] == answer["usage"]
+    assert all(c["model"] == "mock-fast" for c in [*received, usage_chunk])

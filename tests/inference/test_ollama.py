@@ -111,9 +111,12 @@ async def test_tool_calls_become_openai_tool_calls(
 
 async def test_ndjson_stream_to_chunks(router_with: RouterFactory, ollama_up: Upstream) -> None:
     async with router_with(provider("l", ollama_up, "llama*")) as router:
-        chunks, _ = await router.stream(user("hi", model="llama3"))
+        chunks, _ = await router.stream(
+            user("hi", model="llama3", stream_options={"include_usage": True})
+        )
         received = [c async for c in chunks]
     assert ollama_up.received[0].body["stream"] is True
+    *received, usage_chunk = received
     deltas = [c["choices"][0]["delta"] for c in received]
     assert deltas == [
         {"role": "assistant", "content": "ollama"},
@@ -123,7 +126,9 @@ async def test_ndjson_stream_to_chunks(router_with: RouterFactory, ollama_up: Up
     ]
     assert len({c["id"] for c in received}) == 1
     assert received[-1]["choices"][0]["finish_reason"] == "stop"
-    assert received[-1]["usage"] == {"prompt_tokens": 8, "completion_tokens": 3, "total_tokens": 11}
+    assert all("usage" not in c for c in received)
+    assert usage_chunk["choices"] == []
+    assert usage_chunk["usage"] == {"prompt_tokens": 8, "completion_tokens": 3, "total_tokens": 11}
 
 
 async def test_error_in_openai_shape(router_with: RouterFactory, ollama_up: Upstream) -> None:
@@ -147,3 +152,27 @@ async def test_models_from_tags(router_with: RouterFactory, ollama_up: Upstream)
         "created": 1717243200,
         "owned_by": "l",
     } in models
+
+
+async def test_tool_results_are_named_after_their_call(
+    router_with: RouterFactory, ollama_up: Upstream
+) -> None:
+    calls = [
+        {"id": "call_a", "type": "function", "function": {"name": "weather", "arguments": "{}"}},
+        {"id": "call_b", "type": "function", "function": {"name": "time", "arguments": "{}"}},
+    ]
+    request = {
+        "model": "llama3",
+        "messages": [
+            {"role": "user", "content": "weather and time?"},
+            {"role": "assistant", "content": None, "tool_calls": calls},
+            {"role": "tool", "tool_call_id": "call_b", "content": "noon"},
+            {"role": "tool", "tool_call_id": "call_a", "content": "sunny"},
+            {"role": "tool", "tool_call_id": "call_x", "content": "?"},  # no such call
+            {"role": "tool", "tool_call_id": "call_a", "name": "given", "content": "kept"},
+        ],
+    }
+    async with router_with(provider("l", ollama_up, "llama*")) as router:
+        await router.complete(request)
+    sent = ollama_up.received[0].body["messages"]
+    assert [m.get("tool_name") for m in sent[2:]] == ["time", "weather", None, "given"]

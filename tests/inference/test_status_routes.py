@@ -42,13 +42,18 @@ def test_health_and_forced_checks(
         assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", body["last_check"])
         assert anthropic_up.received[-1].path == "/v1/models"
 
-        failed = http.post("/v1/inference/health/down").json()
-        assert failed["consecutive_errors"] == 1
-        assert failed["last_error"]
+        failed = http.post("/v1/inference/health/down")
+        assert failed.status_code == 500
+        assert failed.headers["content-type"] == JSON_TYPE
+        body = failed.json()
+        assert body["error"] == "health check failed"
+        assert body["code"] == "HEALTH_CHECK_FAILED"
+        assert "down" in body["details"]  # the check's reason: provider 'down' failed: …
 
         providers_now = http.get("/v1/inference/health").json()["providers"]
         assert providers_now["claude"]["status"] == "healthy"
-        assert providers_now["down"]["consecutive_errors"] == 1
+        assert providers_now["down"]["consecutive_errors"] == 1, "the failure is recorded"
+        assert providers_now["down"]["last_error"] == body["details"]
 
         missing = http.post("/v1/inference/health/nope")
         assert missing.status_code == 404

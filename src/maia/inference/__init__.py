@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from maia.inference.base import Provider
 from maia.inference.errors import (
+    HealthCheckFailed,
     UnknownModel,
     UnknownProvider,
     UpstreamError,
@@ -17,6 +18,7 @@ from maia.inference.errors import (
 from maia.inference.router import InferenceRouter
 
 __all__ = [
+    "HealthCheckFailed",
     "InferenceRouter",
     "Provider",
     "UnknownModel",

@@ -10,9 +10,13 @@ from __future__ import annotations
 import re
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import datetime
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, TypeVar, runtime_checkable
+
+from maia.errors import InvalidInput
+
+T = TypeVar("T")
 
 
 @runtime_checkable
@@ -26,7 +30,8 @@ class Provider(Protocol):
         ...
 
     def stream(self, request: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
-        """``chat.completion.chunk`` objects in order; the last may carry ``usage``."""
+        """``chat.completion.chunk`` objects in order; with ``stream_options.include_usage``
+        a last chunk with no choices carries ``usage`` (as OpenAI sends it)."""
         ...
 
     async def list_models(self) -> list[dict[str, Any]]:
@@ -93,19 +98,64 @@ def chunk(
     created: int,
     delta: dict[str, Any],
     finish_reason: str | None = None,
-    usage: dict[str, int] | None = None,
 ) -> dict[str, Any]:
     """A ``chat.completion.chunk`` with one choice."""
-    result: dict[str, Any] = {
+    return {
         "id": id,
         "object": "chat.completion.chunk",
         "created": created,
         "model": model,
         "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason, "logprobs": None}],
     }
-    if usage is not None:
-        result["usage"] = usage
-    return result
+
+
+def wants_usage(request: dict[str, Any]) -> bool:
+    """``stream_options.include_usage`` is true."""
+    options = request.get("stream_options")
+    return isinstance(options, dict) and options.get("include_usage") is True
+
+
+def final_chunks(
+    request: dict[str, Any],
+    *,
+    id: str,
+    model: str,
+    created: int,
+    finish_reason: str,
+    usage: dict[str, int],
+) -> list[dict[str, Any]]:
+    """The end of a stream as OpenAI sends it: the ``finish_reason`` chunk, then, only
+    when the request asked (``stream_options.include_usage``), a chunk with no choices
+    and the ``usage``."""
+    last = [chunk(id=id, model=model, created=created, delta={}, finish_reason=finish_reason)]
+    if wants_usage(request):
+        base = {"id": id, "object": "chat.completion.chunk", "created": created, "model": model}
+        last.append({**base, "choices": [], "usage": usage})
+    return last
+
+
+def one_choice(request: dict[str, Any], provider: str) -> None:
+    """``InvalidInput`` when ``n`` asks for several choices of a provider that answers
+    with one (silently answering one would break a client counting on ``n``)."""
+    n = request.get("n")
+    if n is not None and n != 1:
+        raise InvalidInput(
+            f"n={n} is not supported by inference provider '{provider}': it returns one"
+            " choice per request; leave n out or set it to 1",
+            field="n",
+        )
+
+
+def translated(build: Callable[[], T], provider: str) -> T:
+    """``build()`` (a request's translation for a provider); a value it cannot translate
+    is the client's mistake: ``InvalidInput``, not a crash. The proxy checks the known
+    fields first; this guards every other caller."""
+    try:
+        return build()
+    except (TypeError, ValueError, AttributeError, KeyError) as exc:
+        raise InvalidInput(
+            f"the request cannot be translated for inference provider '{provider}': {exc}"
+        ) from exc
 
 
 def model_object(model_id: str, *, owned_by: str, created: int = 0) -> dict[str, Any]:

@@ -112,7 +112,14 @@ class UnknownProvider(UnknownModel):
         return openai_error(self.message, "invalid_request_error", code="provider_not_found")
 
 
+class HealthCheckFailed(MaiaError):
+    """A forced health check of a provider failed (the failure is recorded too)."""
+
+    code = "HEALTH_CHECK_FAILED"
+
+
 __all__ = [
+    "HealthCheckFailed",
     "UnknownModel",
     "UnknownProvider",
     "UpstreamError",

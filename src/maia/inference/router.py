@@ -25,6 +25,7 @@ from typing import Any
 from maia.inference.base import Provider
 from maia.inference.cache import ResponseCache, cache_key, cacheable
 from maia.inference.errors import (
+    HealthCheckFailed,
     UnknownModel,
     UnknownProvider,
     UpstreamError,
@@ -335,22 +336,29 @@ class InferenceRouter:
         return self._health.snapshots()
 
     async def check_provider(self, name: str) -> dict[str, Any]:
-        """Checks one provider now; its ProviderHealth afterwards."""
+        """Checks one provider now; its ProviderHealth afterwards. A failed check is
+        recorded, then raised as ``HealthCheckFailed``."""
         if name not in self._providers:
             raise UnknownProvider(f"inference provider not found: {name}")
-        await self._check(name)
+        error = await self._check(name)
+        if error is not None:
+            raise HealthCheckFailed("health check failed", details=error)
         return self._health.snapshot(name)
 
-    async def _check(self, name: str) -> None:
+    async def _check(self, name: str) -> str | None:
+        """Checks a provider and records the outcome; the failure's reason, if any."""
         timeout = self._health_options.timeout_seconds
         try:
             await asyncio.wait_for(self._providers[name].check(), timeout)
         except TimeoutError:
-            self._health.failure(name, f"health check timed out after {timeout:g} s")
+            error = f"health check timed out after {timeout:g} s"
         except Exception as exc:  # any failure of a check means "not serving"
-            self._health.failure(name, str(exc) or type(exc).__name__)
+            error = str(exc) or type(exc).__name__
         else:
             self._health.success(name)
+            return None
+        self._health.failure(name, error)
+        return error
 
     async def _check_periodically(self) -> None:
         while True:

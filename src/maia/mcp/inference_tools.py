@@ -137,9 +137,8 @@ def register(server: MaiaMCPServer, router: InferenceRouter) -> None:
             request, used = await prepare(
                 model, messages, namespace, token_budget, temperature, max_tokens, inject_memory
             )
-            chunks, provider_used = await router.stream(
-                {**request, "stream": True}, provider=provider
-            )
+            streamed = {**request, "stream": True, "stream_options": {"include_usage": True}}
+            chunks, provider_used = await router.stream(streamed, provider=provider)
             parts: list[str] = []
             usage: dict[str, Any] | None = None
             served = model

@@ -9,7 +9,7 @@ from starlette.responses import Response
 from maia.api.auth import requires
 from maia.api.errors import envelope
 from maia.api.responses import json_response
-from maia.inference import InferenceRouter, UnknownProvider
+from maia.inference import HealthCheckFailed, InferenceRouter, UnknownProvider
 from maia.models import Scope
 
 router = APIRouter(prefix="/v1/inference", tags=["inference"])
@@ -47,6 +47,8 @@ async def check_provider(name: str, request: Request) -> Response:
         health = await inference.check_provider(name)
     except UnknownProvider:
         return json_response(envelope("provider not found", "PROVIDER_NOT_FOUND"), status_code=404)
+    except HealthCheckFailed as exc:  # recorded in the provider's health as well
+        return json_response(envelope(exc.message, exc.code, exc.details), status_code=500)
     return json_response(health)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -21,14 +22,29 @@ from starlette.responses import Response, StreamingResponse
 
 from maia.api.auth import requires
 from maia.api.deps import MaiaDep
+from maia.api.errors import status_for
 from maia.api.responses import json_response
-from maia.errors import Forbidden, InvalidInput, MaiaError, NotFound, QuotaExceeded
-from maia.inference.errors import UnknownModel, UpstreamError, UpstreamTimeout, UpstreamUnavailable
+from maia.errors import (
+    Forbidden,
+    InvalidInput,
+    MaiaError,
+    NotFound,
+    QuotaExceeded,
+    RateLimited,
+)
+from maia.inference.errors import (
+    UnknownModel,
+    UpstreamError,
+    UpstreamTimeout,
+    UpstreamUnavailable,
+    error_type_for,
+)
 from maia.inference.router import InferenceRouter
 from maia.models import ContextRequest, Scope
 from maia.proxy.extract import extract
 from maia.proxy.inject import context_block, context_query, inject
 from maia.proxy.llm_extract import extract_with_model
+from maia.proxy.request import check_chat_request
 from maia.service import Maia
 
 log = logging.getLogger(__name__)
@@ -41,34 +57,57 @@ _learning: set[asyncio.Task[None]] = set()
 
 
 def openai_error(
-    status: int, message: str, kind: str, code: str | None = None, **headers: str
+    status: int,
+    message: str,
+    kind: str,
+    code: str | None = None,
+    *,
+    param: str | None = None,
+    headers: dict[str, str] | None = None,
 ) -> Response:
     error: dict[str, Any] = {"message": message, "type": kind}
+    if param:
+        error["param"] = param
     if code:
         error["code"] = code
     return json_response({"error": error}, status_code=status, headers=headers)
 
 
-def error_response(exc: Exception) -> Response:
-    """An inference or MAIA error as OpenAI's error object."""
+def _retry_after(seconds: float | None) -> dict[str, str]:
+    """``Retry-After`` in whole seconds, rounded up, when the wait is known."""
+    return {} if seconds is None else {"Retry-After": str(math.ceil(max(seconds, 0.0)))}
+
+
+def error_response(exc: MaiaError) -> Response:
+    """Any MAIA or inference error as OpenAI's error object (never MAIA's envelope)."""
     match exc:
         case UpstreamError():
-            return json_response(exc.body, status_code=exc.status)
+            headers = _retry_after(exc.retry_after) if exc.status in (429, 503) else {}
+            return json_response(exc.body, status_code=exc.status, headers=headers)
         case UpstreamTimeout():
             return openai_error(504, "Request to backend timed out", "timeout")
         case UpstreamUnavailable():
             return openai_error(502, f"Backend request failed: {exc}", "backend_error")
-        case UnknownModel():
-            return openai_error(404, str(exc), "invalid_request_error", "model_not_found")
+        case UnknownModel():  # and UnknownProvider: their own code and param
+            return json_response(exc.body, status_code=exc.status)
         case InvalidInput():
-            return openai_error(400, str(exc), "invalid_request_error")
+            return openai_error(400, str(exc), "invalid_request", param=exc.field)
         case Forbidden():
             return openai_error(403, str(exc), "permission_error")
         case NotFound():
             return openai_error(404, str(exc), "invalid_request_error")
         case QuotaExceeded():
             return openai_error(429, str(exc), "insufficient_quota")
-    raise exc
+        case RateLimited():
+            return openai_error(
+                429,
+                str(exc),
+                "rate_limit_error",
+                "rate_limit_exceeded",
+                headers=_retry_after(exc.retry_after),
+            )
+    status = status_for(exc)
+    return openai_error(status, str(exc), error_type_for(status), exc.code.lower())
 
 
 @dataclass
@@ -101,17 +140,8 @@ async def _read_turn(request: Request, maia: Maia) -> Turn:
         body = await request.json()
     except (ValueError, UnicodeDecodeError) as exc:
         raise InvalidInput(f"invalid request body: {exc}") from exc
-    if not isinstance(body, dict):
-        raise InvalidInput("invalid request body: expected a JSON object")
-    model, messages = body.get("model"), body.get("messages")
-    if not isinstance(model, str) or not model.strip():
-        raise InvalidInput("model is required")
-    if (
-        not isinstance(messages, list)
-        or not messages
-        or not all(isinstance(m, dict) for m in messages)
-    ):
-        raise InvalidInput("messages must be a non-empty array of message objects")
+    check_chat_request(body)
+    messages: list[dict[str, Any]] = body["messages"]
     settings = maia.settings
     namespace = (
         request.headers.get("X-MAIA-Namespace", "").strip()
@@ -133,7 +163,14 @@ async def _read_turn(request: Request, maia: Maia) -> Turn:
         conversation_id=request.headers.get("X-MAIA-Conversation-ID", "").strip() or None,
     )
     if settings.proxy_auto_context and not _flag(request, "X-MAIA-Skip-Memory"):
-        await _inject(turn, maia, budget)
+        try:
+            await _inject(turn, maia, budget)
+        except Exception as exc:  # injection is best effort: answer without memories
+            log.warning(
+                "context injection skipped: %s",
+                exc,
+                exc_info=not isinstance(exc, MaiaError),
+            )
     return turn
 
 

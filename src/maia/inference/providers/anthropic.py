@@ -16,12 +16,15 @@ from maia.inference.base import (
     chunk,
     completion,
     completion_id,
+    final_chunks,
     max_tokens_of,
     model_object,
     now,
+    one_choice,
     parse_timestamp,
     stop_list,
     text_of,
+    translated,
     usage,
 )
 from maia.inference.errors import UpstreamError, openai_error
@@ -34,6 +37,7 @@ FINISH_REASONS = {
     "stop_sequence": "stop",
     "pause_turn": "stop",
     "max_tokens": "length",
+    "model_context_window_exceeded": "length",
     "tool_use": "tool_calls",
     "refusal": "content_filter",
 }
@@ -236,11 +240,12 @@ def from_anthropic(payload: dict[str, Any], model: str) -> dict[str, Any]:
 
 class StreamTranslator:
     """Anthropic stream events in, OpenAI chunks out: a first chunk with the role, text
-    and tool-call deltas, and a last chunk with ``finish_reason`` and ``usage``."""
+    and tool-call deltas, a chunk with ``finish_reason``, then ``usage`` if asked for."""
 
-    def __init__(self, model: str, provider: str) -> None:
+    def __init__(self, model: str, provider: str, request: dict[str, Any] | None = None) -> None:
         self.id, self.created, self.model = completion_id(), now(), model
         self.provider = provider
+        self.request = request or {}
         self.tool_index: dict[int, int] = {}  # content block index -> tool call index
         self.usage: dict[str, Any] = {}
         self.stop_reason: str | None = None
@@ -267,8 +272,14 @@ class StreamTranslator:
             return []
         if kind == "message_stop":
             self.done = True
-            finish = FINISH_REASONS.get(self.stop_reason or "", "stop")
-            return [self._chunk({}, finish_reason=finish, usage=_usage(self.usage))]
+            return final_chunks(
+                self.request,
+                id=self.id,
+                model=self.model,
+                created=self.created,
+                finish_reason=FINISH_REASONS.get(self.stop_reason or "", "stop"),
+                usage=_usage(self.usage),
+            )
         if kind == "error":
             error = event.get("error") or {}
             error_type = str(error.get("type") or "api_error")
@@ -313,16 +324,25 @@ class AnthropicProvider(HttpProvider):
         super().__init__(name, options)
         self.max_tokens_default = max_tokens_default
 
+    def _body(self, request: dict[str, Any], *, stream: bool) -> dict[str, Any]:
+        one_choice(request, self.name)
+        return translated(
+            lambda: to_anthropic(
+                request, max_tokens_default=self.max_tokens_default, stream=stream
+            ),
+            self.name,
+        )
+
     async def complete(self, request: dict[str, Any]) -> dict[str, Any]:
-        body = to_anthropic(request, max_tokens_default=self.max_tokens_default, stream=False)
+        body = self._body(request, stream=False)
         payload = await self.request_json("POST", "/v1/messages", body)
         if not isinstance(payload, dict):
             raise self.bad_answer("a message that is not a JSON object")
         return from_anthropic(payload, str(request.get("model", "")))
 
     async def stream(self, request: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
-        body = to_anthropic(request, max_tokens_default=self.max_tokens_default, stream=True)
-        translator = StreamTranslator(str(request.get("model", "")), self.name)
+        body = self._body(request, stream=True)
+        translator = StreamTranslator(str(request.get("model", "")), self.name, request)
         async for _event, data in sse_events(self.stream_lines("/v1/messages", body)):
             try:
                 event = json.loads(data)

@@ -11,9 +11,11 @@ from typing import Any
 from maia.inference.base import (
     chunk,
     completion,
+    final_chunks,
     max_tokens_of,
     model_object,
     now,
+    one_choice,
     text_of,
     usage,
 )
@@ -64,6 +66,7 @@ class MockProvider:
         self.name = name
 
     async def complete(self, request: dict[str, Any]) -> dict[str, Any]:
+        one_choice(request, self.name)
         reply, finish, counts = mock_reply(request)
         return completion(
             id=_ident(request),
@@ -74,6 +77,7 @@ class MockProvider:
         )
 
     async def stream(self, request: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
+        one_choice(request, self.name)
         reply, finish, counts = mock_reply(request)
         ident, model, created = _ident(request), str(request.get("model") or "mock"), now()
         words = reply.split(" ")
@@ -82,9 +86,10 @@ class MockProvider:
             text = piece if position == 0 else " " + piece
             delta = {"role": "assistant", "content": text} if position == 0 else {"content": text}
             yield chunk(id=ident, model=model, created=created, delta=delta)
-        yield chunk(
-            id=ident, model=model, created=created, delta={}, finish_reason=finish, usage=counts
-        )
+        for item in final_chunks(
+            request, id=ident, model=model, created=created, finish_reason=finish, usage=counts
+        ):
+            yield item
 
     async def list_models(self) -> list[dict[str, Any]]:
         return [model_object("mock", owned_by="maia")]

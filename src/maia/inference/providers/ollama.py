@@ -15,13 +15,16 @@ from maia.inference.base import (
     chunk,
     completion,
     completion_id,
+    final_chunks,
     max_tokens_of,
     model_object,
     now,
+    one_choice,
     parse_timestamp,
     stop_list,
     text_of,
     tool_call_id,
+    translated,
     usage,
 )
 from maia.inference.errors import UpstreamError
@@ -58,7 +61,7 @@ def _arguments_object(arguments: Any) -> Any:
     return arguments if arguments is not None else {}
 
 
-def _message_to_ollama(message: dict[str, Any]) -> dict[str, Any]:
+def _message_to_ollama(message: dict[str, Any], tool_names: dict[str, str]) -> dict[str, Any]:
     role = message.get("role", "user")
     out: dict[str, Any] = {
         "role": "system" if role == "developer" else role,
@@ -79,14 +82,30 @@ def _message_to_ollama(message: dict[str, Any]) -> dict[str, Any]:
             for call in calls
             if isinstance(call, dict)
         ]
-    if role == "tool" and message.get("name"):
-        out["tool_name"] = message["name"]
+    if role == "tool":
+        # OpenAI tool results name only the call; Ollama wants the function's name.
+        name = message.get("name") or tool_names.get(str(message.get("tool_call_id")))
+        if name:
+            out["tool_name"] = name
+    return out
+
+
+def _messages(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    tool_names: dict[str, str] = {}  # tool call id -> function name, from assistant turns
+    out = []
+    for message in messages:
+        for call in message.get("tool_calls") or []:
+            function = call.get("function") if isinstance(call, dict) else None
+            if isinstance(function, dict) and call.get("id") and function.get("name"):
+                tool_names[str(call["id"])] = str(function["name"])
+        out.append(_message_to_ollama(message, tool_names))
     return out
 
 
 def to_ollama(request: dict[str, Any], *, stream: bool) -> dict[str, Any]:
     """An OpenAI chat-completion request as an Ollama ``/api/chat`` body."""
-    options: dict[str, Any] = dict(request.get("options") or {})
+    extra = request.get("options")  # Ollama's own options, passed through when an object
+    options: dict[str, Any] = dict(extra) if isinstance(extra, dict) else {}
     for openai_name, ollama_name in _OPTIONS.items():
         if request.get(openai_name) is not None:
             options[ollama_name] = request[openai_name]
@@ -98,7 +117,7 @@ def to_ollama(request: dict[str, Any], *, stream: bool) -> dict[str, Any]:
         options["stop"] = stop
     body: dict[str, Any] = {
         "model": request.get("model", ""),
-        "messages": [_message_to_ollama(m) for m in request.get("messages", [])],
+        "messages": _messages(request.get("messages", [])),
         "stream": stream,
     }
     if options:
@@ -169,14 +188,18 @@ def from_ollama(payload: dict[str, Any], model: str) -> dict[str, Any]:
 class OllamaProvider(HttpProvider):
     """Ollama at ``base_url`` (e.g. ``http://127.0.0.1:11434``, without ``/v1``)."""
 
+    def _body(self, request: dict[str, Any], *, stream: bool) -> dict[str, Any]:
+        one_choice(request, self.name)
+        return translated(lambda: to_ollama(request, stream=stream), self.name)
+
     async def complete(self, request: dict[str, Any]) -> dict[str, Any]:
-        payload = await self.request_json("POST", "/api/chat", to_ollama(request, stream=False))
+        payload = await self.request_json("POST", "/api/chat", self._body(request, stream=False))
         if not isinstance(payload, dict):
             raise self.bad_answer("a chat answer that is not a JSON object")
         return from_ollama(payload, str(request.get("model", "")))
 
     async def stream(self, request: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
-        body = to_ollama(request, stream=True)
+        body = self._body(request, stream=True)
         ident, created, model = completion_id(), now(), str(request.get("model", ""))
         first, tool_index, saw_tool_calls = True, 0, False
         async for line in self.stream_lines("/api/chat", body):
@@ -208,14 +231,15 @@ class OllamaProvider(HttpProvider):
                 yield chunk(id=ident, model=model, created=created, delta=delta)
                 first = False
             if payload.get("done"):
-                yield chunk(
+                for item in final_chunks(
+                    request,
                     id=ident,
                     model=model,
                     created=created,
-                    delta={},
                     finish_reason=_finish_reason(payload, saw_tool_calls),
                     usage=_usage(payload),
-                )
+                ):
+                    yield item
                 return
 
     async def list_models(self) -> list[dict[str, Any]]:

@@ -1,0 +1,128 @@
+"""How every provider ends a stream and refuses what it cannot translate, against the
+local fake upstreams: usage only when ``stream_options.include_usage`` asks, in a last
+chunk with no choices (as OpenAI sends it); ``n`` > 1 and untranslatable values refused
+as ``InvalidInput`` before anything is sent."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from maia.errors import InvalidInput
+from tests.inference.conftest import RouterFactory, provider, user
+from tests.inference.upstreams import Upstream
+
+pytestmark = pytest.mark.anyio
+
+USAGE = {
+    "mock": None,  # word counts, compared with the non-streamed answer
+    "anthropic": {"prompt_tokens": 12, "completion_tokens": 9, "total_tokens": 21},
+    "ollama": {"prompt_tokens": 8, "completion_tokens": 3, "total_tokens": 11},
+}
+
+
+@pytest.fixture
+def upstreams(anthropic_up: Upstream, ollama_up: Upstream) -> dict[str, Upstream]:
+    return {"anthropic": anthropic_up, "ollama": ollama_up}
+
+
+def configs(upstreams: dict[str, Upstream]) -> list[dict[str, Any]]:
+    return [
+        provider("anthropic", upstreams["anthropic"], "claude-*"),
+        provider("ollama", upstreams["ollama"], "llama*"),
+    ]
+
+
+MODELS = {"mock": "mock", "anthropic": "claude-x", "ollama": "llama3"}
+
+
+@pytest.mark.parametrize("wire", ["mock", "anthropic", "ollama"])
+@pytest.mark.parametrize("options", [None, {}, {"include_usage": False}, {"include_usage": True}])
+async def test_usage_only_when_asked_in_its_own_last_chunk(
+    router_with: RouterFactory,
+    upstreams: dict[str, Upstream],
+    wire: str,
+    options: dict[str, Any] | None,
+) -> None:
+    extra = {} if options is None else {"stream_options": options}
+    request = user("hello there", model=MODELS[wire], **extra)
+    async with router_with(*configs(upstreams)) as router:
+        chunks, used = await router.stream(request)
+        received = [c async for c in chunks]
+        answer, _ = await router.complete(request)
+    assert used == wire
+    assert all("usage" not in c for c in received if c["choices"])
+    finish = [c for c in received if c["choices"] and c["choices"][0]["finish_reason"]]
+    assert len(finish) == 1
+    if not (options or {}).get("include_usage"):
+        assert received[-1] is finish[0]
+        return
+    assert received[-2] is finish[0]
+    last = received[-1]
+    base = received[0]
+    assert last == {
+        "id": base["id"],
+        "object": "chat.completion.chunk",
+        "created": base["created"],
+        "model": base["model"],
+        "choices": [],
+        "usage": USAGE[wire] or answer["usage"],
+    }
+
+
+async def test_openai_streams_forward_stream_options(
+    router_with: RouterFactory, openai_up: Upstream
+) -> None:
+    request = user("hi", model="gpt-4o", stream_options={"include_usage": True})
+    async with router_with(provider("o", openai_up, "gpt-*")) as router:
+        chunks, _ = await router.stream(request)
+        received = [c async for c in chunks]
+    assert openai_up.received[0].body["stream_options"] == {"include_usage": True}
+    assert received[-1]["choices"] == []  # the upstream's own usage chunk, unchanged
+    assert received[-1]["usage"] == {"prompt_tokens": 5, "completion_tokens": 3, "total_tokens": 8}
+
+
+@pytest.mark.parametrize("wire", ["mock", "anthropic", "ollama"])
+async def test_several_choices_are_refused_by_one_choice_providers(
+    router_with: RouterFactory, upstreams: dict[str, Upstream], wire: str
+) -> None:
+    request = user("hi", model=MODELS[wire], n=2)
+    async with router_with(*configs(upstreams)) as router:
+        with pytest.raises(InvalidInput, match="n=2 is not supported") as caught:
+            await router.complete(request)
+        assert caught.value.field == "n"
+        with pytest.raises(InvalidInput, match="n=2 is not supported"):
+            await router.stream(request)
+        for n in (None, 1):  # n=1 (or none) is what they serve
+            answer, _ = await router.complete(user("hi", model=MODELS[wire], n=n))
+            assert len(answer["choices"]) == 1
+    if wire != "mock":
+        assert len(upstreams[wire].received) == 2, "the refused requests were never sent"
+
+
+@pytest.mark.parametrize("wire", ["anthropic", "ollama"])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"stop": 5},
+        {"messages": [{"role": "user", "content": [{"type": "image_url", "image_url": "x"}]}]},
+        {
+            "messages": [
+                {"role": "assistant", "tool_calls": [{"id": "x", "function": None}]},
+                {"role": "user", "content": "hi"},
+            ]
+        },
+    ],
+)
+async def test_untranslatable_values_are_invalid_input(
+    router_with: RouterFactory, upstreams: dict[str, Upstream], wire: str, bad: dict[str, Any]
+) -> None:
+    # What the proxy checks at its edge, seen by a caller of the router (MCP, extraction).
+    request = {**user("hi", model=MODELS[wire]), **bad}
+    async with router_with(*configs(upstreams)) as router:
+        with pytest.raises(InvalidInput, match="cannot be translated"):
+            await router.complete(request)
+        with pytest.raises(InvalidInput, match="cannot be translated"):
+            await router.stream(request)
+    assert upstreams[wire].received == []
