@@ -60,6 +60,9 @@ def _env(*env_names: str) -> AliasChoices:
 # What a PostgreSQL URL starts with (``database_url``, ``Maia.open``, ``maia migrate``).
 POSTGRES_PREFIXES = ("postgresql://", "postgres://")
 
+# The provider ``proxy_backend`` defines.
+BACKEND_PROVIDER = "backend"
+
 # Where each inference provider type lives unless ``base_url`` says otherwise.
 DEFAULT_BASE_URLS = {
     "openai": "https://api.openai.com/v1",
@@ -87,6 +90,9 @@ class InferenceProviderConfig(BaseModel):
     max_backoff_seconds: float = Field(30.0, ge=0)
     # Extra request headers (e.g. OpenRouter's HTTP-Referer, X-Title); never shown in repr.
     headers: dict[str, str] = Field(default_factory=dict, repr=False)
+    # Send the proxy client's own Authorization header upstream (instead of api_key,
+    # when the client sent one): each client pays with its own key.
+    forward_authorization: bool = False
 
     @property
     def url(self) -> str:
@@ -209,6 +215,10 @@ class Settings(BaseSettings):
     token_encoding: Literal["cl100k_base"] = "cl100k_base"  # noqa: S105 - not a secret
     context_candidates: int = Field(50, ge=1, le=1000)
     # The OpenAI-compatible proxy (docs/proxy.md).
+    # The original's one upstream (contract 6.1): an OpenAI-compatible base URL that
+    # becomes the provider "backend", the default route, called with each client's own
+    # Authorization header.
+    proxy_backend: str | None = None
     proxy_auto_context: bool = True
     proxy_auto_remember: bool = True
     # Any other value works like "system" (contract 6.3), with a warning.
@@ -289,6 +299,8 @@ class Settings(BaseSettings):
         if providers is None:  # the providers themselves were invalid, reported already
             return value
         known = {"mock", *(p.name for p in providers)}
+        if info.data.get("proxy_backend"):
+            known.add(BACKEND_PROVIDER)
         targets = value.items() if isinstance(value, dict) else [(None, value)]
         for pattern, target in targets:
             if target not in known:
@@ -331,6 +343,43 @@ class Settings(BaseSettings):
     @classmethod
     def _expand(cls, value: Path) -> Path:
         return value.expanduser()
+
+    @field_validator("proxy_backend")
+    @classmethod
+    def _backend_url(cls, value: str | None) -> str | None:
+        value = (value or "").strip()
+        if not value:
+            return None
+        if not value.startswith(("http://", "https://")):
+            raise PydanticCustomError(
+                "proxy_backend",
+                "must be an http:// or https:// URL (e.g. https://api.openai.com/v1)",
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _backend_provider(self) -> Settings:
+        """``proxy_backend`` as the provider "backend", the default route unless another
+        default was chosen."""
+        if self.proxy_backend is None:
+            return self
+        backend = InferenceProviderConfig(
+            name=BACKEND_PROVIDER,
+            type="openai",
+            base_url=self.proxy_backend,
+            forward_authorization=True,
+        )
+        configured = [p for p in self.inference_providers if p.name == BACKEND_PROVIDER]
+        if configured and configured != [backend]:  # (settings loaded again are fine)
+            raise PydanticCustomError(
+                "proxy_backend",
+                "proxy_backend defines the provider 'backend': remove the one configured",
+            )
+        if not configured:
+            self.inference_providers = [*self.inference_providers, backend]
+        if "inference_default_provider" not in self.model_fields_set:
+            self.inference_default_provider = BACKEND_PROVIDER
+        return self
 
     @model_validator(mode="after")
     def _extractor_model(self) -> Settings:

@@ -10,6 +10,7 @@ import json
 import logging
 import time
 from collections.abc import AsyncIterator, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +25,10 @@ from maia.inference.errors import (
 
 log = logging.getLogger(__name__)
 
+# The Authorization header of the proxy request being served, for providers that
+# forward it (``forward_authorization``); set by the proxy routes around their calls.
+client_authorization: ContextVar[str | None] = ContextVar("maia_client_authorization", default=None)
+
 
 @dataclass(frozen=True, slots=True)
 class HttpOptions:
@@ -35,6 +40,7 @@ class HttpOptions:
     max_retries: int = 2
     backoff_seconds: float = 0.5
     max_backoff_seconds: float = 30.0
+    forward_authorization: bool = False
 
 
 def retryable(status: int) -> bool:
@@ -151,9 +157,12 @@ class HttpProvider:
         """A successful response (``status < 400``); retried on connection failures,
         timeouts, 429 and 5xx. A streamed response must be closed by the caller."""
         client = self._client()
+        headers = None
+        if self.options.forward_authorization and (auth := client_authorization.get()):
+            headers = {"Authorization": auth}  # over the configured key's
         attempt = 0
         while True:
-            request = client.build_request(method, path, json=json_body)
+            request = client.build_request(method, path, json=json_body, headers=headers)
             failure: Exception
             retry_after: float | None = None
             try:

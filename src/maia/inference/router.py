@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,7 +35,7 @@ from maia.inference.errors import (
     openai_error,
 )
 from maia.inference.health import UNHEALTHY, HealthTracker
-from maia.inference.http import HttpOptions
+from maia.inference.http import HttpOptions, client_authorization
 from maia.inference.limiter import TokenBucket
 from maia.inference.providers import (
     AnthropicProvider,
@@ -86,6 +87,7 @@ def build_provider(config: InferenceProviderConfig, *, max_tokens_default: int) 
         max_retries=config.max_retries,
         backoff_seconds=config.backoff_seconds,
         max_backoff_seconds=config.max_backoff_seconds,
+        forward_authorization=config.forward_authorization,
     )
     if config.type == "anthropic":
         return AnthropicProvider(config.name, options, max_tokens_default=max_tokens_default)
@@ -111,8 +113,10 @@ class InferenceRouter:
         rate_limits: Mapping[str, float] | None = None,
         cache: ResponseCache | None = None,
         health: HealthOptions | None = None,
+        forwarding: AbstractSet[str] = frozenset(),
     ) -> None:
         self._providers: dict[str, Provider] = {p.name: p for p in providers}
+        self._forwarding = forwarding  # providers sent the client's own credentials
         if "mock" not in self._providers:
             self._providers["mock"] = MockProvider()
         self._routing = routing or RoutingTable(patterns={"mock": MOCK_MODELS})
@@ -164,6 +168,7 @@ class InferenceRouter:
             rate_limits={c.name: c.rate_limit_rps for c in configs},
             cache=cache,
             health=health,
+            forwarding={c.name for c in configs if c.forward_authorization},
         )
 
     @property
@@ -233,7 +238,9 @@ class InferenceRouter:
         """(``chat.completion``, name of the provider that answered)."""
         names = self._plan(request, provider)
         key = None
-        if self._cache.enabled and cacheable(request):
+        # An answer paid with a client's own key is that client's: never cached.
+        personal = client_authorization.get() is not None and bool(self._forwarding & set(names))
+        if self._cache.enabled and cacheable(request) and not personal:
             key = cache_key(request, provider)
             cached = self._cache.get(key)
             if cached is not None:

@@ -20,7 +20,7 @@ import anyio
 from fastapi import APIRouter, Request
 from starlette.responses import Response, StreamingResponse
 
-from maia.api.auth import requires
+from maia.api.auth import principal_of, requires
 from maia.api.deps import MaiaDep
 from maia.api.errors import status_for
 from maia.api.responses import json_response
@@ -39,12 +39,14 @@ from maia.inference.errors import (
     UpstreamUnavailable,
     error_type_for,
 )
+from maia.inference.http import client_authorization
 from maia.inference.router import InferenceRouter
 from maia.models import ContextRequest, Scope
 from maia.proxy.extract import extract
 from maia.proxy.inject import context_block, context_query, inject
 from maia.proxy.llm_extract import extract_with_model
 from maia.proxy.request import check_chat_request
+from maia.security.principal import OPEN_PRINCIPAL
 from maia.service import Maia
 
 log = logging.getLogger(__name__)
@@ -245,7 +247,18 @@ def inference_of(request: Request) -> InferenceRouter:
     return inference
 
 
+def _client_credential(request: Request) -> str | None:
+    """The client's ``Authorization`` header, for providers that forward it (contract
+    6.1: "forwarding the client's Authorization header verbatim"), unless it carried
+    MAIA's own key: that one never leaves."""
+    authorization = request.headers.get("Authorization")
+    # MAIA reads its key from X-API-Key first, then from Authorization (auth.py).
+    maia_key_elsewhere = "X-API-Key" in request.headers or principal_of(request) is OPEN_PRINCIPAL
+    return authorization if authorization and maia_key_elsewhere else None
+
+
 async def chat_completions(request: Request, maia: MaiaDep) -> Response:
+    client_authorization.set(_client_credential(request))
     try:
         turn = await _read_turn(request, maia)
         inference = inference_of(request)
@@ -291,6 +304,7 @@ async def _sse(
 
 
 async def list_models(request: Request) -> Response:
+    client_authorization.set(_client_credential(request))
     try:
         models = await inference_of(request).list_models()
     except MaiaError as exc:
