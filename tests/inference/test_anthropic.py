@@ -104,6 +104,28 @@ def test_openai_request_to_anthropic() -> None:
     }
 
 
+def test_empty_turns_are_dropped_and_their_neighbours_merged() -> None:
+    body = to_anthropic(
+        {
+            "model": "claude-test",
+            "messages": [
+                {"role": "user", "content": "first"},
+                {"role": "assistant", "content": ""},  # Anthropic refuses empty content
+                {"role": "user", "content": [{"type": "image_url", "image_url": {"url": ""}}]},
+                {"role": "user", "content": "second"},
+            ],
+        },
+        max_tokens_default=64,
+        stream=False,
+    )
+    assert body["messages"] == [
+        {
+            "role": "user",
+            "content": [{"type": "text", "text": "first"}, {"type": "text", "text": "second"}],
+        }
+    ]
+
+
 @pytest.mark.parametrize(
     ("choice", "parallel", "expected"),
     [

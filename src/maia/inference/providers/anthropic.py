@@ -107,7 +107,7 @@ def _tool_use_blocks(calls: Any) -> list[dict[str, Any]]:
 
 def _messages(request: dict[str, Any]) -> tuple[list[str], list[dict[str, Any]]]:
     """(system texts, Anthropic messages); consecutive turns of one role are merged, as
-    Anthropic wants user and assistant turns to alternate."""
+    Anthropic wants user and assistant turns to alternate, and empty turns dropped."""
     system: list[str] = []
     messages: list[dict[str, Any]] = []
     for message in request.get("messages", []):
@@ -130,6 +130,8 @@ def _messages(request: dict[str, Any]) -> tuple[list[str], list[dict[str, Any]]]
         else:
             role = "user"
             blocks = _content_blocks(content)
+        if not blocks:  # Anthropic refuses empty turns ("" content, a bare function call)
+            continue
         if messages and messages[-1]["role"] == role:
             messages[-1]["content"].extend(blocks)
         else:
