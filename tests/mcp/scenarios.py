@@ -54,7 +54,7 @@ async def check_listing(client: Client, *, inference: bool = True) -> None:
     served with MAIA's inference router (not by `maia mcp --url`)."""
     info = client.server_info
     assert info is not None
-    assert info.name == "maia"
+    assert (info.name, info.version) == ("maia", "1.0.0")
     tools = {t.name: t for t in (await client.list_tools()).tools}
     assert set(TOOLS_REQUIRED) <= set(tools)
     expected = {**TOOLS_REQUIRED, **(INFERENCE_TOOLS if inference else {})}
@@ -199,9 +199,10 @@ async def check_tools(client: Client, ns: str) -> dict[str, str]:
     assert "content" in bad
 
     # forget: confirm, by id, by query, errors
-    refused = await call_error(client, "forget", {"confirm": False, "id": ids["report"]})
-    assert refused.startswith("must set confirm=true to delete memories")
-    assert "would delete 1 memory" in refused
+    # The contract's order: confirm first, whatever else is given (or missing).
+    for unconfirmed in ({"id": ids["report"]}, {"id": missing}, {}):
+        refused = await call_error(client, "forget", {"confirm": False, **unconfirmed})
+        assert refused == "must set confirm=true to delete memories"
     assert (await call_ok(client, "list_memories", {"namespace": ns}))["total"] == 3
     assert await call_error(client, "forget", {"confirm": True}) == (
         "must provide either id or query"
@@ -213,21 +214,17 @@ async def check_tools(client: Client, ns: str) -> dict[str, str]:
     assert gone.structured_content is not None
     assert gone.structured_content["deleted"] == 1
     assert gone.structured_content["ids"] == [ids["report"]]
-    assert text_of(gone).startswith("Deleted 1 memories")
+    assert text_of(gone) == "Deleted 1 memories"
+    assert set(gone.structured_content) == {"deleted", "ids"}
     nothing = await call_ok(
         client, "forget", {"confirm": True, "query": "zebra quantum", "namespace": ns}
     )
-    assert nothing == {"deleted": 0, "ids": [], "memories": []}
-    would = await call_error(
-        client, "forget", {"confirm": False, "query": "Toronto pilot brother", "namespace": ns}
-    )
-    assert "would delete 1 memory" in would
+    assert nothing == {"deleted": 0, "ids": []}
     assert (await call_ok(client, "list_memories", {"namespace": ns}))["total"] == 2
     by_query = await call_ok(
         client, "forget", {"confirm": True, "query": "Toronto pilot brother", "namespace": ns}
     )
-    assert by_query["ids"] == [ids["pilot"]]
-    assert by_query["memories"] == [{"id": ids["pilot"], "preview": PILOT}]
+    assert by_query == {"deleted": 1, "ids": [ids["pilot"]]}
     left = await call_ok(client, "list_memories", {"namespace": ns})
     assert [m["id"] for m in left["memories"]] == [ids["tea"]]
     return ids
@@ -242,10 +239,32 @@ async def check_schema_violations(client: Client) -> None:
         ("recall", {"query": "x", "bogus": 1}),
         ("list_memories", {"limit": "many"}),
         ("recall", {"query": "x", "types": ["procedural"]}),
+        # Strictly typed: no string, number or JSON text stands in for another type.
+        ("recall", {"query": "x", "limit": "5"}),
+        ("list_memories", {"limit": True}),
+        ("list_memories", {"limit": 1.5}),
+        ("get_context", {"query": "x", "token_budget": "100"}),
+        ("remember", {"content": "x", "tags": '["a", "b"]'}),
     ):
         with pytest.raises(MCPError) as caught:
             await client.call_tool(tool, arguments)
         assert caught.value.code == INVALID_PARAMS, (tool, caught.value)
+    kept = await call_ok(client, "remember", {"content": "not to be lost", "namespace": "strict"})
+    for confirm in ("yes", "true", 1):
+        with pytest.raises(MCPError) as caught:
+            await client.call_tool("forget", {"confirm": confirm, "id": kept["id"]})
+        assert caught.value.code == INVALID_PARAMS
+    assert (await call_ok(client, "list_memories", {"namespace": "strict"}))["total"] == 1
+    # Page sizes and budgets as REST takes them: 0 or less is the default, at most 1000.
+    listed = await call_ok(client, "list_memories", {"namespace": "strict", "limit": 0})
+    assert len(listed["memories"]) == 1
+    assert await call_ok(client, "list_memories", {"namespace": "strict", "limit": 5000})
+    recalled = await call_ok(client, "recall", {"query": "lost", "namespace": "strict", "limit": 0})
+    assert recalled["total_found"] == 1
+    context = await call_ok(
+        client, "get_context", {"query": "lost", "namespace": "strict", "token_budget": 0}
+    )
+    assert context["memories_used"] == 1
     assert (await call_ok(client, "list_memories", {}))["total"] >= 0
 
 
@@ -275,6 +294,12 @@ async def check_resources(client: Client, ns: str) -> None:
     for item in memories:
         assert set(item) <= {"id", "content", "type", "tags", "created_at", "accessed_at"}
         assert_seconds(item, "created_at", "accessed_at")
+    # Content up to 200 characters as it is; longer cut to 197 and "...".
+    short = "Line one\nline  two"
+    await call_ok(client, "remember", {"content": short, "namespace": f"{ns}-text"})
+    await call_ok(client, "remember", {"content": "x" * 250, "namespace": f"{ns}-text"})
+    texts = await read_json(client, f"maia://namespace/{ns}-text/memories")
+    assert [m["content"] for m in texts] == [short, "x" * 197 + "..."]
     memory = await read_json(client, f"maia://memory/{ids['tea']}")
     assert memory["content"] == TEA
     assert memory["namespace"] == ns

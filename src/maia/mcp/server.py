@@ -31,7 +31,6 @@ from mcp_types import (
 )
 from pydantic import AnyUrl, ValidationError
 
-from maia._version import __version__
 from maia.inference.router import InferenceRouter
 from maia.mcp.facade import MemoryFacade
 from maia.mcp.render import describe_validation
@@ -39,6 +38,8 @@ from maia.models import Scope
 from maia.security.principal import OPEN_PRINCIPAL, PRINCIPAL_KEY, Principal
 
 SERVER_NAME = "maia"
+# The contract's serverInfo.version (the protocol surface's version, not the package's).
+SERVER_VERSION = "1.0.0"
 INSTRUCTIONS = (
     "MAIA is a long-term memory. Use `remember` to store facts, preferences and events, "
     "`recall` to find memories relevant to a question, `get_context` for a ready-to-use "
@@ -75,7 +76,7 @@ class MaiaMCPServer(MCPServer[Any]):
         super().__init__(
             SERVER_NAME,
             title="MAIA memory",
-            version=__version__,
+            version=SERVER_VERSION,
             instructions=INSTRUCTIONS,
             # Memory servers answer in JSON; the SDK's own log lines go to stderr.
             log_level="WARNING",
@@ -166,7 +167,9 @@ class MaiaMCPServer(MCPServer[Any]):
                 f"unknown argument(s) {', '.join(extra)}",
             )
         try:
-            tool.fn_metadata.validate_arguments(arguments)
+            # Strictly: the SDK's own check parses strings as JSON and converts loosely
+            # ("yes" would pass as confirm=true, "5" as a limit).
+            tool.fn_metadata.arg_model.model_validate(arguments, strict=True)
         except ValidationError as exc:
             raise MCPError(
                 code=INVALID_PARAMS,

@@ -67,17 +67,9 @@ class RecallOutput(BaseModel):
     total_found: int
 
 
-class DeletedMemory(BaseModel):
-    id: str
-    preview: str
-
-
 class ForgetOutput(BaseModel):
     deleted: int
     ids: list[str]
-    memories: list[DeletedMemory] = Field(
-        default_factory=list, description="Each deleted memory with a preview of its content"
-    )
 
 
 class ListOutput(BaseModel):
@@ -163,7 +155,7 @@ def memory_result(memory: Memory, score: float = 0.0) -> MemoryResult:
 def as_type(value: str) -> MemoryType:
     """The contract: an unknown type (or none) stores a semantic memory."""
     try:
-        return MemoryType(value.strip().lower())
+        return MemoryType(value)
     except ValueError:
         return MemoryType.SEMANTIC
 
@@ -240,7 +232,9 @@ def register(server: MaiaMCPServer, maia: MemoryFacade) -> None:
     def recall(
         query: QueryArg,
         namespace: NamespaceArg = default_ns,
-        limit: Annotated[int, Field(ge=1, le=1000, description="Most memories to return")] = 10,
+        limit: Annotated[
+            int, Field(description="Most memories to return (0 or less: 10; at most 1000)")
+        ] = 10,
         tags: Annotated[
             list[str] | None, Field(description="Only memories carrying all of these tags")
         ] = None,
@@ -256,7 +250,11 @@ def register(server: MaiaMCPServer, maia: MemoryFacade) -> None:
         if not query.strip():
             return error_result("query is required")
         results = server.caller().recall(
-            query, namespace=ns_or_default(namespace), limit=limit, types=types, tags=tags
+            query,
+            namespace=ns_or_default(namespace),
+            limit=Page.clamp(limit, 0, default=10).limit,  # as REST: <= 0 default, <= 1000
+            types=types,
+            tags=tags,
         )
         server.caller().touch([r.memory.id for r in results])
         return text_result(
@@ -272,10 +270,7 @@ def register(server: MaiaMCPServer, maia: MemoryFacade) -> None:
     def forget(
         confirm: Annotated[
             bool,
-            Field(
-                description="Must be true to delete; with false nothing is deleted and the "
-                "error says how many memories would be"
-            ),
+            Field(description="Must be true to delete; with false nothing is deleted"),
         ],
         id: Annotated[str | None, Field(description="ID of the one memory to delete")] = None,
         namespace: NamespaceArg = default_ns,
@@ -289,6 +284,8 @@ def register(server: MaiaMCPServer, maia: MemoryFacade) -> None:
         ] = None,
     ) -> Annotated[CallToolResult, ForgetOutput]:
         """Delete one memory by ID, or the memories relevant to a query. Requires confirm=true."""
+        if not confirm:
+            return error_result("must set confirm=true to delete memories")
         if id and id.strip():
             targets = [server.caller().get_memory(id.strip())]
         elif query and query.strip():
@@ -298,39 +295,28 @@ def register(server: MaiaMCPServer, maia: MemoryFacade) -> None:
             targets = [h.memory for h in hits if h.score >= settings.mcp_forget_min_score]
         else:
             return error_result("must provide either id or query")
-        if not confirm:
-            noun = "memory" if len(targets) == 1 else "memories"
-            return error_result(
-                "must set confirm=true to delete memories "
-                f"(this would delete {len(targets)} {noun})"
-            )
         ids = [m.id for m in targets]
         deleted = server.caller().delete_memories(ids) if ids else 0
-        previews = [DeletedMemory(id=m.id, preview=preview(m.content, 80)) for m in targets]
-        lines = [f"Deleted {deleted} memories"] + [f"- {p.id}: {p.preview}" for p in previews]
-        return text_result(
-            "\n".join(lines), ForgetOutput(deleted=deleted, ids=ids, memories=previews)
-        )
+        return text_result(f"Deleted {deleted} memories", ForgetOutput(deleted=deleted, ids=ids))
 
     @server.tool(annotations=ToolAnnotations(title="List memories", read_only_hint=True))
     @guarded
     def list_memories(
         namespace: NamespaceArg = default_ns,
-        limit: Annotated[int, Field(ge=1, le=1000, description="Page size")] = 20,
-        offset: Annotated[int, Field(ge=0, description="Memories to skip")] = 0,
+        limit: Annotated[int, Field(description="Page size (0 or less: 20; at most 1000)")] = 20,
+        offset: Annotated[int, Field(description="Memories to skip")] = 0,
     ) -> Annotated[CallToolResult, ListOutput]:
         """List the memories of a namespace, oldest first (``total`` counts the whole
         namespace). An unknown namespace is simply empty."""
         ns = ns_or_default(namespace)
-        memories = server.caller().list_memories(
-            MemoryFilter(namespace=ns), Page(limit=limit, offset=offset)
-        )
+        page = Page.clamp(limit, offset, default=20)  # as REST: <= 0 default, <= 1000
+        memories = server.caller().list_memories(MemoryFilter(namespace=ns), page)
         total = server.caller().count_memories(ns)
         if memories:
             lines = [f"Found {total} memories in namespace '{ns}':"]
             lines += [
                 f"{i}. [{m.type.value}] {preview(m.content, 80)}"
-                for i, m in enumerate(memories, start=offset + 1)
+                for i, m in enumerate(memories, start=page.offset + 1)
             ]
             text = "\n".join(lines)
         else:
@@ -347,9 +333,8 @@ def register(server: MaiaMCPServer, maia: MemoryFacade) -> None:
         token_budget: Annotated[
             int | None,
             Field(
-                ge=1,
-                description="Token budget of the context (default: the namespace's "
-                "token_budget, 4000 unless configured)",
+                description="Token budget of the context (0 or less, or none: the "
+                "namespace's token_budget, 4000 unless configured)",
             ),
         ] = None,
         system_prompt: Annotated[
@@ -363,7 +348,7 @@ def register(server: MaiaMCPServer, maia: MemoryFacade) -> None:
         response = server.caller().context(
             query,
             namespace=ns_or_default(namespace),
-            token_budget=token_budget,
+            token_budget=token_budget if token_budget is not None and token_budget > 0 else None,
             system_prompt=system_prompt,
         )
         return text_result(
