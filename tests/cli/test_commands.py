@@ -11,7 +11,7 @@ from maia.cli import app
 def test_version() -> None:
     result = CliRunner().invoke(app, ["version"])
     assert result.exit_code == 0
-    assert result.stdout.strip() == f"maia {__version__}"
+    assert result.stdout.splitlines()[0] == f"maia {__version__}"
 
 
 def test_help_lists_commands() -> None:

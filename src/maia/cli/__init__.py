@@ -1,5 +1,5 @@
 """The ``maia`` command."""
 
-from maia.cli.main import app, main
+from maia.cli.main import app, maiactl, main
 
-__all__ = ["app", "main"]
+__all__ = ["app", "maiactl", "main"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import sys
 from pathlib import Path
@@ -69,10 +70,39 @@ def open_local(config: Path | None, data_dir: Path | None, *, log: bool = False)
         fail(exc)
 
 
+def build_info() -> tuple[str, str]:
+    """(commit, install time) of this copy of MAIA; ``unknown`` where it cannot be told
+    (the commit needs a git checkout, as with an editable install)."""
+    import subprocess
+    from datetime import UTC, datetime
+    from importlib import metadata
+
+    commit = built = "unknown"
+    with contextlib.suppress(OSError, subprocess.SubprocessError):
+        found = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=Path(__file__).resolve().parent,
+            capture_output=True,
+            text=True,
+            timeout=2,
+            check=True,
+        )
+        commit = found.stdout.strip() or commit
+    with contextlib.suppress(metadata.PackageNotFoundError, OSError, TypeError):
+        record = metadata.distribution("maia").locate_file("")
+        info = next(Path(str(record)).glob("maia-*.dist-info"), None)
+        if info is not None:
+            built = datetime.fromtimestamp(info.stat().st_mtime, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return commit, built
+
+
 @app.command()
 def version() -> None:
-    """Print the MAIA version."""
-    typer.echo(f"maia {__version__}")
+    """Print the version, the commit and when this copy was installed."""
+    commit, built = build_info()
+    typer.echo(f"{'maiactl' if remote.Mode.maiactl else 'maia'} {__version__}")
+    typer.echo(f"commit: {commit}")
+    typer.echo(f"built: {built}")
 
 
 @app.command()
@@ -338,6 +368,42 @@ from maia.cli import memory as _memory  # noqa: E402, F401
 from maia.cli import namespace as _namespace  # noqa: E402, F401
 from maia.cli import stats as _stats  # noqa: E402, F401
 
+# Options every command that talks to a server takes; given before the command
+# (``maia -s URL memory list``, as maiactl takes them) they are moved after it.
+_GLOBAL_OPTIONS = {"-s": True, "--server": True, "--api-key": True, "-j": False, "--json": False}
+
+
+def hoist_global_options(args: list[str]) -> list[str]:
+    """``args`` with the global options found before the command moved to its end."""
+    from typer.core import TyperGroup
+
+    group = typer.main.get_command(app)
+    ctx = typer.Context(group)
+    path: list[str] = []
+    moved: list[str] = []
+    i = 0
+    while i < len(args) and isinstance(group, TyperGroup):
+        token = args[i]
+        name, has_value, _ = token.partition("=")
+        if name in _GLOBAL_OPTIONS:
+            width = 2 if _GLOBAL_OPTIONS[name] and not has_value else 1
+            moved += args[i : i + width]
+            i += width
+            continue
+        command = None if token.startswith("-") else group.get_command(ctx, token)
+        if command is None:
+            break
+        path.append(token)
+        group = command
+        i += 1
+    return [*path, *args[i:], *moved]
+
 
 def main() -> None:
-    sys.exit(app())
+    sys.exit(app(args=hoist_global_options(sys.argv[1:])))
+
+
+def maiactl() -> None:
+    """``maiactl``: the same commands, with the original CLI's name and exit statuses."""
+    remote.Mode.maiactl = True
+    sys.exit(app(args=hoist_global_options(sys.argv[1:]), prog_name="maiactl"))

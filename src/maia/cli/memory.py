@@ -167,12 +167,16 @@ def update(
     tags: Annotated[
         str | None, typer.Option("--tags", help='New tags, comma-separated ("" clears them)')
     ] = None,
-    confidence: Annotated[float | None, typer.Option("--confidence", help="0 to 1")] = None,
+    confidence: Annotated[
+        float | None, typer.Option("--confidence", help="0 to 1 (a negative value: unchanged)")
+    ] = None,
     server: ServerOption = None,
     api_key: ApiKeyOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Change a memory's content, tags or confidence (PUT /v1/memories/{id})."""
+    if confidence is not None and confidence < 0:  # maiactl's -1 = unset
+        confidence = None
     if content is None and tags is None and confidence is None:
         usage_error("no updates specified: give --content, --tags or --confidence")
     with connect(server, api_key) as client, reporting("update memory"):

@@ -35,7 +35,8 @@ def connect(server: str | None, api_key: str | None) -> Client:
     return Client(server or None, api_key=api_key or None)
 
 
-# Exit statuses of the commands that call a server (docs/cli.md, "Exit status").
+# Exit statuses of the commands that call a server (docs/cli.md, "Exit status"). Run as
+# ``maiactl`` (the original CLI's name), every error exits 1, as that CLI did.
 EXIT_ERROR = 1  # the server failed, or any other error
 EXIT_INVALID = 2  # invalid input or usage (also Typer's own usage errors)
 EXIT_NOT_FOUND = 3
@@ -45,8 +46,16 @@ EXIT_UNREACHABLE = 6  # network error, timeout, 503
 EXIT_CONFLICT = 7  # 409: already exists, conflict
 
 
+class Mode:
+    """How the CLI was invoked: ``maiactl`` keeps the original CLI's exit statuses."""
+
+    maiactl = False
+
+
 def exit_code(exc: MaiaClientError) -> int:
     """The exit status for an SDK error."""
+    if Mode.maiactl:
+        return EXIT_ERROR
     from maia.client import (
         ConflictError,
         ForbiddenError,
@@ -133,7 +142,7 @@ def reporting(action: str) -> Iterator[None]:
 def usage_error(message: str) -> NoReturn:
     """A command given nothing to do (``no updates specified``): exit 2."""
     err_console.print(f"Error: {message}", markup=False, highlight=False, soft_wrap=True)
-    raise typer.Exit(EXIT_INVALID)
+    raise typer.Exit(EXIT_ERROR if Mode.maiactl else EXIT_INVALID)
 
 
 def print_json(data: Any) -> None:
