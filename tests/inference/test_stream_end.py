@@ -71,18 +71,6 @@ async def test_usage_only_when_asked_in_its_own_last_chunk(
     }
 
 
-async def test_openai_streams_forward_stream_options(
-    router_with: RouterFactory, openai_up: Upstream
-) -> None:
-    request = user("hi", model="gpt-4o", stream_options={"include_usage": True})
-    async with router_with(provider("o", openai_up, "gpt-*")) as router:
-        chunks, _ = await router.stream(request)
-        received = [c async for c in chunks]
-    assert openai_up.received[0].body["stream_options"] == {"include_usage": True}
-    assert received[-1]["choices"] == []  # the upstream's own usage chunk, unchanged
-    assert received[-1]["usage"] == {"prompt_tokens": 5, "completion_tokens": 3, "total_tokens": 8}
-
-
 @pytest.mark.parametrize("wire", ["mock", "anthropic", "ollama"])
 async def test_several_choices_are_refused_by_one_choice_providers(
     router_with: RouterFactory, upstreams: dict[str, Upstream], wire: str
