@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from functools import lru_cache
 from operator import attrgetter
-from typing import cast
+from typing import NamedTuple, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -88,8 +88,10 @@ class PackOptions:
             return datetime.min.replace(tzinfo=self.now.tzinfo)
 
 
-@dataclass(frozen=True, slots=True)
-class Placed:
+class Placed(NamedTuple):
+    """A memory as placed (a named tuple: a context places dozens, at a third of a
+    frozen dataclass's cost)."""
+
     id: str
     content: str
     type: str
