@@ -10,6 +10,9 @@ from typing import Any
 import pytest
 
 from maia.errors import InvalidInput
+from maia.inference.base import with_tools
+from maia.inference.providers.anthropic import to_anthropic
+from maia.inference.providers.ollama import to_ollama
 from tests.inference.conftest import RouterFactory, provider, user
 from tests.inference.upstreams import Upstream
 
@@ -114,3 +117,41 @@ async def test_untranslatable_values_are_invalid_input(
         with pytest.raises(InvalidInput, match="cannot be translated"):
             await router.stream(request)
     assert upstreams[wire].received == []
+
+
+LEGACY_FUNCTIONS: dict[str, Any] = {
+    "model": "m",
+    "functions": [{"name": "weather", "parameters": {"type": "object", "properties": {}}}],
+    "function_call": {"name": "weather"},
+    "messages": [
+        {"role": "user", "content": "Weather in Paris?"},
+        {
+            "role": "assistant",
+            "content": None,
+            "function_call": {"name": "weather", "arguments": "{}"},
+        },
+        {"role": "function", "name": "weather", "content": "18 C"},
+    ],
+}
+
+
+def test_legacy_function_calling_is_translated_as_tools() -> None:
+    """OpenAI's older ``functions``/``function_call``/``function`` messages reach
+    Anthropic and Ollama as their tools, the result linked to its call."""
+    anthropic = to_anthropic(LEGACY_FUNCTIONS, max_tokens_default=64, stream=False)
+    assert [t["name"] for t in anthropic["tools"]] == ["weather"]
+    assert anthropic["tool_choice"] == {"type": "tool", "name": "weather"}
+    call, result = anthropic["messages"][1]["content"][0], anthropic["messages"][2]["content"][0]
+    assert (call["type"], call["name"]) == ("tool_use", "weather")
+    assert (result["type"], result["tool_use_id"], result["content"]) == (
+        "tool_result",
+        call["id"],
+        "18 C",
+    )
+    ollama = to_ollama(LEGACY_FUNCTIONS, stream=False)
+    assert [t["function"]["name"] for t in ollama["tools"]] == ["weather"]
+    assert ollama["messages"][1]["tool_calls"][0]["function"]["name"] == "weather"
+    assert ollama["messages"][2] == {"role": "tool", "content": "18 C", "tool_name": "weather"}
+    # Requests without them are left as they are.
+    plain = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
+    assert with_tools(plain) is plain

@@ -162,6 +162,51 @@ def model_object(model_id: str, *, owned_by: str, created: int = 0) -> dict[str,
     return {"id": model_id, "object": "model", "created": created, "owned_by": owned_by}
 
 
+def with_tools(request: dict[str, Any]) -> dict[str, Any]:
+    """``request`` with OpenAI's legacy function calling (``functions``,
+    ``function_call``, ``function`` messages) written as tools, the form the translators
+    know. A function result answers the last call of that name."""
+    messages = request.get("messages") or []
+    legacy = (
+        "functions" in request
+        or "function_call" in request
+        or any(
+            isinstance(m, dict) and (m.get("function_call") or m.get("role") == "function")
+            for m in messages
+        )
+    )
+    if not legacy:
+        return request
+    out = {k: v for k, v in request.items() if k not in ("functions", "function_call")}
+    functions = request.get("functions")
+    if isinstance(functions, list) and not out.get("tools"):
+        out["tools"] = [{"type": "function", "function": f} for f in functions]
+    choice = request.get("function_call")
+    if choice is not None and out.get("tool_choice") is None:
+        named = isinstance(choice, dict)
+        out["tool_choice"] = {"type": "function", "function": choice} if named else choice
+    calls: dict[str, str] = {}  # function name -> id of its last call
+    rewritten: list[Any] = []
+    for i, message in enumerate(messages):
+        if isinstance(message, dict):
+            call = message.get("function_call")
+            if isinstance(call, dict) and not message.get("tool_calls"):
+                call_id = calls[str(call.get("name"))] = f"call_{i}"
+                message = {k: v for k, v in message.items() if k != "function_call"}
+                message["tool_calls"] = [{"id": call_id, "type": "function", "function": call}]
+            elif message.get("role") == "function":
+                name = str(message.get("name", ""))
+                message = {
+                    "role": "tool",
+                    "tool_call_id": calls.get(name, f"call_{name}"),
+                    "name": name,
+                    "content": message.get("content"),
+                }
+        rewritten.append(message)
+    out["messages"] = rewritten
+    return out
+
+
 def text_of(content: Any) -> str:
     """The text of a message's ``content``: a string, or the text parts of a list."""
     if content is None:

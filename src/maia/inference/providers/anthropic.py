@@ -26,6 +26,7 @@ from maia.inference.base import (
     text_of,
     translated,
     usage,
+    with_tools,
 )
 from maia.inference.errors import UpstreamError, openai_error
 from maia.inference.http import HttpOptions, HttpProvider, sse_events
@@ -174,6 +175,7 @@ def to_anthropic(
     request: dict[str, Any], *, max_tokens_default: int, stream: bool
 ) -> dict[str, Any]:
     """An OpenAI chat-completion request as an Anthropic Messages body."""
+    request = with_tools(request)
     system, messages = _messages(request)
     body: dict[str, Any] = {
         "model": request.get("model", ""),

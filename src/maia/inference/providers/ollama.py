@@ -26,6 +26,7 @@ from maia.inference.base import (
     tool_call_id,
     translated,
     usage,
+    with_tools,
 )
 from maia.inference.errors import UpstreamError
 from maia.inference.http import HttpProvider, normalise_error_body
@@ -104,6 +105,7 @@ def _messages(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def to_ollama(request: dict[str, Any], *, stream: bool) -> dict[str, Any]:
     """An OpenAI chat-completion request as an Ollama ``/api/chat`` body."""
+    request = with_tools(request)
     extra = request.get("options")  # Ollama's own options, passed through when an object
     options: dict[str, Any] = dict(extra) if isinstance(extra, dict) else {}
     for openai_name, ollama_name in _OPTIONS.items():
