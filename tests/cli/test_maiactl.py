@@ -81,3 +81,14 @@ def test_confidence_minus_one_leaves_it_unchanged(url: str, ns: str) -> None:
     assert updated.returncode == 0, updated.stderr
     after = json.loads(updated.stdout)
     assert (after["content"], after["confidence"]) == ("new", 0.4)
+
+
+def test_maiactl_tables_shorten_ids_maia_prints_them_whole(url: str, ns: str) -> None:
+    created = run("maia", "memory", "create", "-n", ns, "-c", "Plums", "-s", url, "-j")
+    memory_id = json.loads(created.stdout)["id"]
+    for script, shown in (("maiactl", memory_id[:8] + "..."), ("maia", memory_id)):
+        listed = run(script, "memory", "list", "-n", ns, "-s", url)
+        header, rule, row = listed.stdout.splitlines()
+        assert header.split()[:2] == ["ID", "TYPE"]
+        assert set(rule.strip()) == {"-"}
+        assert row.split()[0] == shown

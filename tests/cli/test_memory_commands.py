@@ -64,7 +64,7 @@ def test_list_table_filters_and_pages(url: str, ns: str) -> None:
     assert result.exit_code == 0, result.output
     header, rule, *rows = result.stdout.splitlines()
     assert header.split() == ["ID", "TYPE", "CONTENT", "CONFIDENCE", "CREATED"]
-    assert set(rule.strip()) == {"─"}
+    assert set(rule.strip()) == {"-"}  # a row of dashes, as the original CLI's
     assert [row.split()[0] for row in rows] == ids  # full ids, oldest first
     assert rows[1].split()[1] == "episodic"
     assert f"   {long[:37]}...   " in rows[1]  # 40 characters

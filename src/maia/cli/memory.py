@@ -13,6 +13,7 @@ from maia.cli.main import app
 from maia.cli.remote import (
     ApiKeyOption,
     JsonOption,
+    Mode,
     ServerOption,
     connect,
     print_json,
@@ -116,7 +117,7 @@ def list_memories(
 
 def memory_row(memory: Memory) -> tuple[str, str, Text, str]:
     return (
-        memory.id,
+        output.short_id(memory.id) if Mode.maiactl else memory.id,  # maia: to copy
         memory.type.value,
         output.cell(output.clip(memory.content, 40)),
         f"{memory.confidence:.2f}",

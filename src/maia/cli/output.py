@@ -20,10 +20,15 @@ def console() -> Console:
     return out
 
 
+# SIMPLE_HEAD with a rule of ASCII dashes: a header row, then a row of dashes (the
+# original CLI's tables, which scripts may split on).
+_DASHED_HEAD = box.Box("    \n    \n -- \n    \n    \n    \n    \n    \n", ascii=True)
+
+
 def table(*columns: str, flexible: str | None = None) -> Table:
-    """A plain table: a header row, a rule, then the rows. ``flexible`` names the one
-    column that shrinks (with an ellipsis) when the terminal is narrow."""
-    grid = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold")
+    """A plain table: a header row, a row of dashes, then the rows. ``flexible`` names
+    the one column that shrinks (with an ellipsis) when the terminal is narrow."""
+    grid = Table(box=_DASHED_HEAD, show_edge=False, pad_edge=False, header_style="bold")
     for name in columns:
         if name == flexible:
             grid.add_column(name, overflow="ellipsis", no_wrap=True, ratio=1)
@@ -35,6 +40,11 @@ def table(*columns: str, flexible: str | None = None) -> Table:
 def cell(value: object) -> Text:
     """Text as it is: brackets are not markup."""
     return Text(str(value))
+
+
+def short_id(value: str) -> str:
+    """An id as the original CLI's tables show it: 8 characters and ``...``."""
+    return value if len(value) <= 11 else value[:8] + "..."
 
 
 def clip(text: str, limit: int) -> str:
