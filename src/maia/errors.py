@@ -71,6 +71,12 @@ class Unauthorized(MaiaError):
     code = "UNAUTHORIZED"
 
 
+class InvalidTenant(Unauthorized):
+    """``X-MAIA-Tenant-ID`` names no tenant (the contract's ``{"error":"invalid tenant"}``)."""
+
+    code = "INVALID_TENANT"
+
+
 class Forbidden(MaiaError):
     """Credentials are fine but do not allow this."""
 
@@ -132,6 +138,7 @@ __all__ = [
     "Forbidden",
     "InsufficientScope",
     "InvalidInput",
+    "InvalidTenant",
     "MaiaError",
     "NotFound",
     "PayloadTooLarge",

@@ -47,6 +47,17 @@ def test_each_action_writes_one_event(
         )
         state["memory"] = response.json()["id"]
 
+    def relate() -> None:
+        state["other"] = http.post(
+            "/v1/memories", json={"namespace": "n", "content": "other"}, headers=ROOT
+        ).json()["id"]
+        response = http.post(
+            f"/v1/memories/{state['memory']}/relations",
+            json={"target_id": state["other"], "type": "supersedes"},
+            headers=ROOT,
+        )
+        assert response.status_code == 201, response.text
+
     def batch_delete() -> None:
         ids = [
             http.post(
@@ -64,6 +75,12 @@ def test_each_action_writes_one_event(
         ("tenant.activate", lambda: http.post(tenant_path("/activate"), headers=ROOT)),
         ("key.create", create_key),
         ("auth.failure", lambda: http.get("/v1/stats", headers={"X-API-Key": "maia_wrong"})),
+        (  # a key in the path: the audited path shows it redacted
+            "auth.failure",
+            lambda: http.delete(
+                f"/admin/apikeys/{state['key']}", headers={"X-API-Key": "maia_wrong"}
+            ),
+        ),
         ("key.revoke", lambda: http.delete(f"/admin/apikeys/{state['key']}", headers=ROOT)),
         ("memory.create", create_memory),
         (
@@ -72,6 +89,13 @@ def test_each_action_writes_one_event(
                 f"/v1/memories/{state['memory']}",
                 json={"content": SECRET_CONTENT + "!"},
                 headers=ROOT,
+            ),
+        ),
+        ("relation.create", relate),
+        (
+            "relation.delete",
+            lambda: http.delete(
+                f"/v1/memories/{state['memory']}/relations/{state['other']}", headers=ROOT
             ),
         ),
         ("memory.delete", lambda: http.delete(f"/v1/memories/{state['memory']}", headers=ROOT)),

@@ -187,7 +187,7 @@ def test_tenant_header_is_for_admin_keys_only(http: httpx.Client) -> None:
     assert as_admin.json()["total_memories"] == 1
     unknown = http.get("/v1/stats", headers={**ROOT, "X-MAIA-Tenant-ID": "no-such"})
     assert unknown.status_code == 401
-    assert unknown.json()["message"] == "invalid tenant"
+    assert unknown.json() == {"error": "invalid tenant", "code": "INVALID_TENANT"}  # §2.2
 
 
 def test_suspended_tenant_gets_403_until_activated(http: httpx.Client) -> None:
@@ -351,3 +351,26 @@ def test_ip_limit_window_resets(serve: Callable[..., LiveServer]) -> None:
         assert 429 in statuses
         time.sleep(2.2)
         assert client.get("/health").status_code == 200, "the window moved on"
+
+
+def test_revoking_the_last_key_does_not_open_the_server(
+    serve: Callable[..., LiveServer],
+) -> None:
+    """A server with no keys is open (loopback only); once a key exists it needs one,
+    and it keeps needing one after the last key is revoked."""
+    server = serve(auth_cache_seconds=0)
+    with httpx.Client(base_url=server.url, timeout=30) as open_http:
+        assert open_http.get("/v1/stats").status_code == 200
+        created = open_http.post(
+            "/admin/tenants/system/apikeys", json={"name": "only", "scopes": ["*"]}
+        )
+        assert created.status_code == 201, created.text
+        key = {"X-API-Key": created.json()["key"]}
+        assert open_http.get("/v1/stats").status_code == 401
+        revoked = open_http.delete(f"/admin/apikeys/{created.json()['key']}", headers=key)
+        assert revoked.status_code == 204, revoked.text
+        for path in ("/v1/stats", "/admin/tenants"):
+            response = open_http.get(path)
+            assert response.status_code == 401, (path, response.text)
+        minted = open_http.post("/admin/tenants/system/apikeys", json={"name": "x"})
+        assert minted.status_code == 401

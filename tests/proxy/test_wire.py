@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -281,3 +282,48 @@ def test_streamed_usage_as_openai_sends_it(
     assert counts["total_tokens"] == counts["prompt_tokens"] + counts["completion_tokens"] > 0
     if wire == "openai":
         assert ups["openai"].bodies[-1]["stream_options"] == {"include_usage": True}
+
+
+def test_a_key_that_may_only_call_models_neither_reads_nor_writes_memories(
+    serve: ServeFactory,
+) -> None:
+    server = serve(api_key="root-key", auth_cache_seconds=0)
+    root = {"X-API-Key": "root-key"}
+
+    def key(*scopes: str) -> dict[str, str]:
+        created = httpx.post(
+            f"{server.url}/admin/tenants/system/apikeys",
+            json={"name": "-".join(scopes), "scopes": list(scopes)},
+            headers=root,
+        )
+        assert created.status_code == 201, created.text
+        return {"X-API-Key": created.json()["key"]}
+
+    secret = "The launch code of project falcon is 7781."
+    assert httpx.post(
+        f"{server.url}/v1/memories", json={"namespace": "default", "content": secret}, headers=root
+    ).is_success
+
+    def ask(headers: dict[str, str], name: str) -> httpx.Response:
+        question = f"My name is {name}. What is the launch code of falcon?"
+        body = {"model": "mock", "messages": [{"role": "user", "content": question}]}
+        url = f"{server.url}/v1/chat/completions"
+        return httpx.post(url, json=body, headers=headers, timeout=30)
+
+    def learned() -> list[str]:
+        listed = httpx.get(
+            f"{server.url}/v1/memories", params={"namespace": "default"}, headers=root
+        ).json()
+        return [m["content"] for m in listed["data"] if m["source"] == "extracted"]
+
+    only_models = ask(key("inference"), "Mallory")
+    assert only_models.status_code == 200, only_models.text
+    assert "x-maia-memories-used" not in only_models.headers
+    full = ask(key("inference", "read", "write"), "Trent")  # the same request, a wider key
+    assert full.headers["x-maia-memories-used"] == "1"
+    deadline = time.monotonic() + 5
+    while not learned() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.3)  # the first turn, had it learned anything, has by now
+    assert any("Trent" in text for text in learned())
+    assert not any("Mallory" in text for text in learned())

@@ -42,6 +42,7 @@ from maia.errors import MaiaError, RateLimited
 from maia.inference import InferenceRouter
 from maia.mcp import McpHttpEndpoint, create_mcp_server
 from maia.mcp.http import MCP_PATH
+from maia.security.keys import redact_keys
 from maia.security.limits import RequestLimiter, storage_uri
 from maia.security.principal import Principal
 from maia.service import Maia
@@ -156,7 +157,7 @@ def create_app(maia: Maia) -> FastAPI:
                 actor="",
                 outcome="failure",
                 reason=exc.message,
-                path=scope["path"],
+                path=redact_keys(scope["path"]),  # a key may sit in the path
                 client=client[0] if client else None,
             )
 

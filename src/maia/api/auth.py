@@ -21,7 +21,14 @@ from fastapi.routing import APIRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from maia.api.guards import PUBLIC_PREFIXES, admit, send_json
-from maia.errors import Forbidden, InsufficientScope, MaiaError, TenantInactive, Unauthorized
+from maia.errors import (
+    Forbidden,
+    InsufficientScope,
+    InvalidTenant,
+    MaiaError,
+    TenantInactive,
+    Unauthorized,
+)
 from maia.models import SYSTEM_TENANT, ApiKey, Tenant, TenantStatus
 from maia.models import Scope as KeyScope
 from maia.security.keys import hash_key
@@ -78,10 +85,13 @@ class Authenticator:
         self._cache.clear()
 
     def required(self) -> bool:
-        """Auth is on with ``--auth``, a server key, or any usable stored key."""
+        """Auth is on with ``--auth``, a server key, or any usable stored key. Once on, it
+        stays on: revoking (or outliving) the last key must not open the server."""
         if self._forced or self._static is not None:
             return True
-        return bool(self._cache.get("has-keys", self.maia.has_api_keys))
+        if self._cache.get("has-keys", self.maia.has_api_keys):
+            self._forced = True
+        return self._forced
 
     def tenant(self, tenant_id: str) -> Tenant | None:
         def load() -> Tenant | None:
@@ -132,7 +142,7 @@ class Authenticator:
             return principal
         tenant = self.tenant(principal.tenant_id)
         if tenant is None:
-            raise Unauthorized("invalid tenant")
+            raise InvalidTenant("invalid tenant")
         if tenant.status is TenantStatus.SUSPENDED:
             raise TenantInactive("tenant is suspended")
         if tenant.status is TenantStatus.PENDING_DELETION:

@@ -18,6 +18,7 @@ from maia.errors import (
     Forbidden,
     InsufficientScope,
     InvalidInput,
+    InvalidTenant,
     MaiaError,
     NotFound,
     PayloadTooLarge,
@@ -91,7 +92,7 @@ def render_error(exc: MaiaError) -> tuple[int, dict[str, Any], dict[str, str]]:
         body = {"error": "rate_limit_exceeded", "message": "too many requests, please slow down"}
     elif isinstance(exc, InsufficientScope):
         body = {"error": exc.message, "code": exc.code, **extra}
-    elif isinstance(exc, TenantInactive):
+    elif isinstance(exc, TenantInactive | InvalidTenant):
         body = {"error": exc.message, "code": exc.code}
     elif isinstance(exc, Unauthorized):
         body = {"error": "unauthorized", "message": exc.message}

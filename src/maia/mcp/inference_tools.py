@@ -13,6 +13,7 @@ from maia.errors import MaiaError
 from maia.inference.router import InferenceRouter
 from maia.mcp.server import MaiaMCPServer
 from maia.mcp.tools import error_result, text_result
+from maia.models import Scope
 from maia.proxy.inject import context_block, context_query, inject
 
 DEFAULT_BUDGET = 2000  # the contract's default for these tools
@@ -79,9 +80,11 @@ def register(server: MaiaMCPServer, router: InferenceRouter) -> None:
         if max_tokens is not None:
             request["max_tokens"] = max_tokens
         query = context_query(wire)
-        if not inject_memory or not query.strip():
-            return request, 0
         caller = server.caller()
+        # Only a key that may read memories (as POST /v1/context) gets them injected.
+        reads = caller.principal.allows((Scope.CONTEXT, Scope.READ))
+        if not inject_memory or not reads or not query.strip():
+            return request, 0
         context = await anyio.to_thread.run_sync(
             lambda: caller.context(
                 query,

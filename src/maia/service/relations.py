@@ -41,6 +41,13 @@ class RelationOps(SearchOps):
                     raise NotFound(f"memory not found: {memory_id}")
                 self._authorize(found[memory_id])
             tx.put_edge(self._tenant, edge)
+        self._record(
+            "relation.create",
+            source_id,
+            target_id=data.target_id,
+            type=data.type.value,
+            namespace=found[source_id],
+        )
         return edge
 
     def unrelate(self, source_id: str, target_id: str, types: Sequence[RelationType] = ()) -> int:
@@ -52,6 +59,13 @@ class RelationOps(SearchOps):
             deleted = tx.delete_edges(self._tenant, source_id, target_id, types)
         if not deleted:
             raise NotFound(f"relation not found: {source_id} -> {target_id}")
+        self._record(
+            "relation.delete",
+            source_id,
+            target_id=target_id,
+            types=[t.value for t in types],
+            deleted=deleted,
+        )
         return deleted
 
     def relations(self, memory_id: str, *, direction: str = "both") -> list[Edge]:

@@ -160,11 +160,16 @@ async def _read_turn(request: Request, maia: Maia) -> Turn:
         body=body,
         original_messages=messages,
         namespace=namespace,
-        learn=settings.proxy_auto_remember and not _flag(request, "X-MAIA-Skip-Extract"),
+        # The key's scopes bound what the proxy does with memory: a key that may only
+        # call models neither reads memories into prompts nor writes what it learns.
+        learn=settings.proxy_auto_remember
+        and not _flag(request, "X-MAIA-Skip-Extract")
+        and maia.principal.allows((Scope.WRITE,)),
         provider=request.headers.get("X-MAIA-Inference-Provider", "").strip() or None,
         conversation_id=request.headers.get("X-MAIA-Conversation-ID", "").strip() or None,
     )
-    if settings.proxy_auto_context and not _flag(request, "X-MAIA-Skip-Memory"):
+    reads = maia.principal.allows((Scope.CONTEXT, Scope.READ))  # as POST /v1/context
+    if settings.proxy_auto_context and reads and not _flag(request, "X-MAIA-Skip-Memory"):
         try:
             await _inject(turn, maia, budget)
         except Exception as exc:  # injection is best effort: answer without memories
