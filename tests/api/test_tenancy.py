@@ -374,3 +374,15 @@ def test_revoking_the_last_key_does_not_open_the_server(
             assert response.status_code == 401, (path, response.text)
         minted = open_http.post("/admin/tenants/system/apikeys", json={"name": "x"})
         assert minted.status_code == 401
+
+
+def test_a_tenants_stats_count_its_own_storage_only(http: httpx.Client) -> None:
+    tenant = make_tenant(http)
+    key = make_key(http, tenant["id"])
+    assert http.post("/v1/memories", json={"namespace": "n", "content": "mine"}, headers=key)
+    mine = http.get("/v1/stats", headers=key).json()["storage_size_bytes"]
+    assert 0 < mine < 10_000
+    others = [{"namespace": "n", "content": "x" * 2000} for _ in range(20)]
+    assert http.post("/v1/memories/batch", json={"memories": others}, headers=ROOT).is_success
+    assert http.get("/v1/stats", headers=key).json()["storage_size_bytes"] == mine
+    assert http.get("/v1/stats", headers=ROOT).json()["storage_size_bytes"] > 40_000  # the store

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from maia.models import Page, Stats
+from maia.models import SYSTEM_TENANT, Page, Stats
 from maia.service.relations import RelationOps
 
 log = logging.getLogger(__name__)
@@ -17,10 +17,12 @@ class AdminOps(RelationOps):
         with self._store.read() as tx:
             memories = tx.count_memories(self._tenant)
             namespaces = tx.count_namespaces(self._tenant)
+            # The store's size is every tenant's: others see their own usage only.
+            own = tx.tenant_usage(self._tenant)[1] if self._tenant != SYSTEM_TENANT else None
         return Stats(
             total_memories=memories,
             total_namespaces=namespaces,
-            storage_size_bytes=self._store.size_bytes(),
+            storage_size_bytes=self._store.size_bytes() if own is None else own,
         )
 
     def check_ready(self) -> None:
