@@ -3,8 +3,9 @@ effective config and the enforcement of ``max_memories`` / ``allowed_types``."""
 
 from __future__ import annotations
 
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote
@@ -12,7 +13,9 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from tests.conftest import running_server
+from maia import Maia, Settings
+from maia.models import NamespaceConfig, NamespaceCreate, TenantCreate
+from tests.conftest import LiveServer, running_server
 
 NAMESPACE_KEYS = {"id", "name", "config", "created_at", "updated_at"}
 ENVELOPE_KEYS = {"data", "count", "offset", "limit"}
@@ -602,3 +605,47 @@ def test_rules_do_not_apply_without_a_record(api: httpx.Client) -> None:
     api.delete(path(name)).raise_for_status()
     create_memory(api, name, "two: the record (and its limit) is gone")
     assert memory_count(api, name) == 2
+
+
+def test_the_server_retention_sweep_covers_every_tenant(
+    serve: Callable[..., LiveServer], make_settings: Callable[..., Settings]
+) -> None:
+    maia = Maia.open(settings=make_settings(retention_sweep_seconds=0.1))
+    old = maia.now() - timedelta(days=3)
+    views = [maia, maia.for_tenant(maia.create_tenant(TenantCreate(name="acme")).id)]
+    remembered = []
+    for view in views:
+        config = NamespaceConfig(retention_days=1)
+        view.create_namespace(NamespaceCreate(name="short", config=config))
+        remembered.append(view.remember("old", namespace="short", created_at=old).id)
+    serve(maia)
+    deadline = time.monotonic() + 10
+    while any(v.get_memories([i]) for v, i in zip(views, remembered, strict=True)):
+        assert time.monotonic() < deadline, "the sweep left a tenant's expired memory"
+        time.sleep(0.05)
+
+
+def test_a_limited_key_is_shown_no_config_of_an_ungranted_parent(
+    serve: Callable[..., LiveServer],
+) -> None:
+    server = serve(api_key="root-key", auth_cache_seconds=0)
+    root = {"X-API-Key": "root-key"}
+    with httpx.Client(base_url=server.url, timeout=30) as http:
+        secret = {"token_budget": 1234, "custom_scoring": {"secret_weight": 3.0}}
+        assert http.post("/v1/namespaces", json={"name": "secret", "config": secret}, headers=root)
+        inherit = {"inherit_from_parent": True}
+        linked = {"name": "acme/linked", "parent": "secret", "config": inherit}
+        assert http.post("/v1/namespaces", json=linked, headers=root).status_code == 201
+        created = http.post(
+            "/admin/tenants/system/apikeys",
+            json={"name": "acme", "namespaces": ["acme", "acme/*"]},
+            headers=root,
+        )
+        limited = {"X-API-Key": created.json()["key"]}
+        spy = {"name": "acme/spy", "parent": "secret", "config": inherit}
+        assert http.post("/v1/namespaces", json=spy, headers=limited).status_code == 403
+        path = f"/v1/namespaces/{quote('acme/linked', safe='')}/effective-config"
+        shown = http.get(path, headers=limited).json()
+        assert shown.get("token_budget") != 1234
+        assert "secret_weight" not in shown.get("custom_scoring", {})
+        assert http.get(path, headers=root).json()["token_budget"] == 1234

@@ -7,7 +7,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from maia import AlreadyExists, Maia, NotFound
-from maia.models import NamespaceConfig, NamespaceCreate, NamespaceUpdate, Page
+from maia.errors import Forbidden, InvalidInput, QuotaExceeded
+from maia.models import NamespaceConfig, NamespaceCreate, NamespaceUpdate, Page, TenantCreate
+from maia.security.principal import Principal
 
 
 def test_crud_by_id_or_name(maia: Maia) -> None:
@@ -103,3 +105,114 @@ def test_retention_purges_expired_memories(maia: Maia) -> None:
     assert maia.purge_expired(now) == 2
     remaining = {m.id for m in maia.get_memories([old.id, fresh.id, inherited.id, kept.id])}
     assert remaining == {fresh.id, kept.id}
+
+
+def test_retention_sweep_purges_every_tenant(maia: Maia) -> None:
+    now = datetime(2026, 6, 1, tzinfo=UTC)
+    other = maia.for_tenant(maia.create_tenant(TenantCreate(name="acme")).id)
+    old = {}
+    for view in (maia, other):
+        view.create_namespace(
+            NamespaceCreate(name="short", config=NamespaceConfig(retention_days=7))
+        )
+        old[view.tenant] = view.remember(
+            "old", namespace="short", created_at=now - timedelta(days=8)
+        ).id
+    assert maia.purge_expired_all_tenants(now) == 2
+    assert maia.get_memories([old[maia.tenant]]) == []
+    assert other.get_memories([old[other.tenant]]) == []
+
+
+def test_retention_longer_than_the_calendar_purges_nothing(maia: Maia) -> None:
+    now = datetime(2026, 6, 1, tzinfo=UTC)
+    for name, days in (("forever", 1_000_000), ("beyond", 10**12), ("short", 1)):
+        maia.create_namespace(
+            NamespaceCreate(name=name, config=NamespaceConfig(retention_days=days))
+        )
+    kept = maia.remember("ancient", namespace="forever", created_at=datetime(1, 1, 2, tzinfo=UTC))
+    maia.remember("old", namespace="short", created_at=now - timedelta(days=2))
+    assert maia.purge_expired(now) == 1  # "short" is still purged
+    assert [m.id for m in maia.get_memories([kept.id])] == [kept.id]
+
+
+def test_one_failing_namespace_does_not_stop_the_sweep(
+    maia: Maia, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    now = datetime(2026, 6, 1, tzinfo=UTC)
+    for name in ("broken", "short"):
+        maia.create_namespace(NamespaceCreate(name=name, config=NamespaceConfig(retention_days=1)))
+        maia.remember("old", namespace=name, created_at=now - timedelta(days=2))
+    purge = maia._purge_namespace
+
+    def failing(name: str, at: datetime) -> int:
+        if name == "broken":
+            raise RuntimeError("store hiccup")
+        return purge(name, at)
+
+    monkeypatch.setattr(maia, "_purge_namespace", failing)
+    assert maia.purge_expired(now) == 1
+    assert "retention sweep failed for namespace 'broken'" in caplog.text
+
+
+def test_memory_namespace_is_a_name_never_an_id(maia: Maia) -> None:
+    strict = maia.create_namespace(
+        NamespaceCreate(
+            name="strict",
+            config=NamespaceConfig(
+                allowed_types=["semantic"],  # type: ignore[list-item]
+                max_memories=1,
+                token_budget=77,
+            ),
+        )
+    )
+    # A namespace named like strict's id has no record: none of strict's rules apply.
+    maia.remember("one", namespace=strict.id, type="episodic")
+    maia.remember("two", namespace=strict.id)
+    assert maia.context("one", namespace=strict.id).token_budget == maia.settings.token_budget
+    assert maia.effective_config(strict.id) == NamespaceConfig()
+    with pytest.raises(InvalidInput, match="allows only semantic"):
+        maia.remember("x", namespace="strict", type="episodic")
+    maia.remember("one", namespace="strict")
+    with pytest.raises(QuotaExceeded):
+        maia.remember("two", namespace="strict")
+    assert maia.context("one", namespace="strict").token_budget == 77
+
+
+def test_explicit_parent_is_a_name_never_an_id(maia: Maia) -> None:
+    parent = maia.create_namespace(
+        NamespaceCreate(name="p", config=NamespaceConfig(token_budget=777))
+    )
+    inherit = NamespaceConfig(inherit_from_parent=True)
+    maia.create_namespace(NamespaceCreate(name="by-id", parent=parent.id, config=inherit))
+    maia.create_namespace(NamespaceCreate(name="by-name", parent="p", config=inherit))
+    assert maia.effective_config("by-id").token_budget == 0
+    assert maia.effective_config("by-name").token_budget == 777
+
+
+def test_a_limited_key_may_not_name_or_inherit_from_a_parent_outside_its_grant(
+    maia: Maia,
+) -> None:
+    secret = NamespaceConfig(token_budget=1234, custom_scoring={"secret_weight": 3.0})
+    maia.create_namespace(NamespaceCreate(name="secret", config=secret))
+    inherit = NamespaceConfig(inherit_from_parent=True)
+    # Made by an unlimited key: a granted namespace whose parent is not granted.
+    maia.create_namespace(NamespaceCreate(name="acme/linked", parent="secret", config=inherit))
+    limited = maia.for_principal(Principal("system", "k", namespaces=("acme",)))
+    with pytest.raises(Forbidden, match="access denied for namespace: secret"):
+        limited.create_namespace(NamespaceCreate(name="acme/spy", parent="secret", config=inherit))
+    with pytest.raises(Forbidden, match="access denied for namespace: secret"):
+        limited.update_namespace("acme/linked", NamespaceUpdate(config=inherit))
+    # What the limited key is shown stops at the ungranted parent; the rules do not.
+    assert limited.effective_config("acme/linked", granted_only=True) == inherit
+    assert limited.effective_config("acme/linked").token_budget == 1234
+    assert maia.effective_config("acme/linked").token_budget == 1234  # unlimited: inherits
+    # A granted parent is fine, by explicit parent or by the name's hierarchy.
+    maia.create_namespace(NamespaceCreate(name="acme", config=NamespaceConfig(token_budget=5)))
+    limited.create_namespace(NamespaceCreate(name="acme/a", parent="acme", config=inherit))
+    limited.create_namespace(NamespaceCreate(name="acme/b", config=inherit))
+    assert limited.effective_config("acme/a").token_budget == 5
+    assert limited.effective_config("acme/b").token_budget == 5
+    # A key granted only acme/* does not read acme's config through acme/x.
+    below = maia.for_principal(Principal("system", "k", namespaces=("acme/*",)))
+    assert below.effective_config("acme/b", granted_only=True).token_budget == 0
+    assert below.effective_config("acme/b").token_budget == 5  # acme's rules still hold

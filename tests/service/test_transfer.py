@@ -12,7 +12,14 @@ import numpy as np
 import pytest
 
 from maia import InvalidInput, Maia, Settings
-from maia.models import Memory, MemoryCreate, MemoryFilter, Page, RelationCreate
+from maia.models import (
+    Memory,
+    MemoryCreate,
+    MemoryFilter,
+    NamespaceCreate,
+    Page,
+    RelationCreate,
+)
 from maia.models.transfer import ExportFilter
 from tests.transfer_data import ODD_TEXT, T0, comparable, populate, records
 
@@ -236,6 +243,31 @@ def test_unknown_fields_and_newer_formats_are_refused(maia: Maia, open_store: Op
     header = json.loads(lines[0]) | {"format_version": 2}
     with pytest.raises(InvalidInput, match="format version 2 is newer"):
         copy.import_records([json.dumps(header), *lines[1:]])
+
+
+def test_unknown_config_fields_of_a_namespace_are_refused(
+    maia: Maia, open_store: OpenStore
+) -> None:
+    lines = list(maia.export_lines())
+    namespace = json.loads(lines[1])
+    namespace["config"]["future_field"] = 7
+    copy = open_store("copy")
+    with pytest.raises(InvalidInput, match=r"line 2: namespace\.config\.future_field: Extra"):
+        copy.import_records([lines[0], json.dumps(namespace), *lines[2:]])
+
+
+def test_an_imported_namespace_is_matched_by_name_not_by_id(
+    maia: Maia, open_store: OpenStore
+) -> None:
+    copy = open_store("copy")
+    bystander = copy.create_namespace(NamespaceCreate(name="bystander"))
+    # A record named like the bystander's id: a new namespace, not a conflict with it.
+    maia.create_namespace(NamespaceCreate(name=bystander.id))
+    summary = copy.import_records(list(maia.export_lines()), on_conflict="overwrite")
+    assert summary.namespaces.failed == 0
+    assert copy.get_namespace("bystander") == bystander
+    assert copy.find_namespace(bystander.id) == bystander  # by id first, as paths are
+    assert bystander.id in {n.name for n in copy.list_namespaces()}
 
 
 def test_reads_a_file_with_crlf_and_blank_lines(

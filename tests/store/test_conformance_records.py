@@ -59,6 +59,23 @@ def test_namespace_round_trips_and_is_found_by_id_then_name(store: Store) -> Non
         assert tx.get_namespace("u", ns.id) is None
 
 
+def test_namespace_by_name_never_matches_an_id(store: Store) -> None:
+    ns = namespace("real")
+    impostor = namespace(ns.id)  # named like the other's id
+    with store.write() as tx:
+        tx.insert_namespace("t", ns)
+        assert tx.get_namespace_by_name("t", "real") == ns  # in a write transaction too
+    with store.read() as tx:
+        assert tx.get_namespace_by_name("t", "real") == ns
+        assert tx.get_namespace_by_name("t", ns.id) is None
+        assert tx.get_namespace_by_name("u", "real") is None
+    with store.write() as tx:
+        tx.insert_namespace("t", impostor)
+    with store.read() as tx:
+        assert tx.get_namespace_by_name("t", ns.id) == impostor
+        assert tx.get_namespace_by_name("t", impostor.id) is None
+
+
 def test_list_namespaces_oldest_first_paged_with_prefix(store: Store) -> None:
     names = ["b", "a/x", "a_b", "a", "a%c", "ab/y"]
     created = [namespace(n, at=T0 + timedelta(minutes=i)) for i, n in enumerate(names)]

@@ -75,7 +75,11 @@ def create_app(maia: Maia) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         jobs = [
             asyncio.create_task(
-                _every(settings.retention_sweep_seconds, maia.purge_expired, "retention sweep")
+                _every(
+                    settings.retention_sweep_seconds,
+                    maia.purge_expired_all_tenants,
+                    "retention sweep",
+                )
             ),
             # Keys' last-used times: gathered in memory, written once a minute.
             asyncio.create_task(_every(60.0, maia.flush_key_usage, "key usage flush")),

@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from maia.models.common import NamespaceName, OptionalUtcDatetime, Tags, UtcDatetime
 from maia.models.memory import Edge, Memory
-from maia.models.namespace import Namespace
+from maia.models.namespace import Namespace, NamespaceConfig
 
 FORMAT_VERSION = 1
 MEDIA_TYPE = "application/x-ndjson"
@@ -111,13 +111,24 @@ class HeaderRecord(BaseModel):
         return value
 
 
+class _RecordConfig(NamespaceConfig):
+    # The API's config ignores unknown fields; a record's must not drop them either.
+    model_config = ConfigDict(extra="forbid")
+
+
 class NamespaceRecord(_Record, Namespace):
     kind: Literal["namespace"]
     id: str = Field(min_length=1)
     name: NamespaceName
+    config: _RecordConfig = Field(default_factory=_RecordConfig)
 
     def to_namespace(self) -> Namespace:
-        return Namespace.model_construct(**{f: getattr(self, f) for f in Namespace.model_fields})
+        fields = {f: getattr(self, f) for f in Namespace.model_fields}
+        # Back to the API's class: models of different classes never compare equal.
+        fields["config"] = NamespaceConfig.model_construct(
+            **{f: getattr(self.config, f) for f in NamespaceConfig.model_fields}
+        )
+        return Namespace.model_construct(**fields)
 
 
 class EmbeddingRecord(_Record):

@@ -30,27 +30,41 @@ class AdminOps(RelationOps):
         self._store.check()
 
     def purge_expired(self, now: datetime | None = None) -> int:
-        """Deletes memories older than their namespace's ``retention_days``."""
+        """Deletes this tenant's memories older than their namespace's ``retention_days``.
+        A namespace that fails is logged and skipped: the others are still purged."""
         now = now or self._clock()
         purged = 0
         offset = 0
         while True:
             namespaces = self.list_namespaces(Page(limit=1000, offset=offset))
             for namespace in namespaces:
-                days = self.effective_config(namespace.name).retention_days
-                if days:
-                    with self._write() as tx:
-                        seqs = tx.delete_memories_before(
-                            self._tenant, namespace.name, now - timedelta(days=days)
-                        )
-                    self._engine.forget(seqs)
-                    purged += len(seqs)
+                try:
+                    purged += self._purge_namespace(namespace.name, now)
+                except Exception:
+                    log.exception(
+                        "retention sweep failed for namespace %r (tenant %s)",
+                        namespace.name,
+                        self._tenant,
+                    )
             if len(namespaces) < 1000:
                 break
             offset += 1000
         if purged:
             log.info("retention purged %d memories (tenant %s)", purged, self._tenant)
         return purged
+
+    def _purge_namespace(self, name: str, now: datetime) -> int:
+        days = self.effective_config(name).retention_days
+        if not days:
+            return 0
+        try:
+            cutoff = now - timedelta(days=days)
+        except OverflowError:  # a retention longer than the calendar: nothing is that old
+            return 0
+        with self._write() as tx:
+            seqs = tx.delete_memories_before(self._tenant, name, cutoff)
+        self._engine.forget(seqs)
+        return len(seqs)
 
     def reindex(self, progress: Callable[[int, int], None] | None = None, batch: int = 256) -> int:
         """Embeds every memory (all tenants) lacking an embedding of the current model and

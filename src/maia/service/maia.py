@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -11,7 +12,7 @@ from typing import Any
 from pydantic import SecretStr
 
 from maia.errors import AlreadyExists
-from maia.models import NamespaceConfig, NamespaceCreate, utcnow
+from maia.models import NamespaceConfig, NamespaceCreate, Page, utcnow
 from maia.retrieval.embed.factory import embedder_from
 from maia.retrieval.engine import INDEX_FILE, RetrievalEngine
 from maia.retrieval.index.database import DatabaseVectorIndex, VectorDatabase
@@ -176,6 +177,24 @@ class Maia(ContextOps, TenantOps, TransferOps, LearningOps):
             timings=self._timings,
             locks=self._locks,
         )
+
+    def purge_expired_all_tenants(self, now: datetime | None = None) -> int:
+        """``purge_expired`` for every tenant (the server's retention sweep); a tenant
+        that fails is logged and skipped."""
+        now = now or self._clock()
+        purged = 0
+        offset = 0
+        while True:
+            tenants = self.list_tenants(Page(limit=1000, offset=offset))
+            for tenant in tenants:
+                try:
+                    purged += self.for_tenant(tenant.id).purge_expired(now)
+                except Exception:
+                    log.exception("retention sweep failed for tenant %s", tenant.id)
+            if len(tenants) < 1000:
+                break
+            offset += 1000
+        return purged
 
     def close(self) -> None:
         if not self._owns_store:

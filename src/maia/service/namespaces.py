@@ -17,6 +17,9 @@ from maia.store.base import StoreReader
 class NamespaceOps(ServiceBase):
     def create_namespace(self, data: NamespaceCreate) -> Namespace:
         self._authorize(data.name)
+        if data.parent is not None:
+            # A config inheriting from the parent would show the caller the parent's.
+            self._authorize(data.parent)
         now = self._clock()
         namespace = Namespace(
             id=new_id(),
@@ -57,6 +60,8 @@ class NamespaceOps(ServiceBase):
     def update_namespace(self, id_or_name: str, data: NamespaceUpdate) -> Namespace:
         with self._write() as tx:
             current = self._require_namespace(tx, id_or_name)
+            if current.parent is not None:
+                self._authorize(current.parent)  # as on create
             updated = current.model_copy(
                 update={"config": data.config, "updated_at": self._clock()}
             )
@@ -91,20 +96,27 @@ class NamespaceOps(ServiceBase):
             children = tx.namespace_children(self._tenant, parent.name)
         return [n for n in children if self._principal.may_use(n.name)]
 
-    def effective_config(self, name: str) -> NamespaceConfig:
-        """The namespace's config with inherited fields filled from its ancestors."""
+    def effective_config(self, name: str, *, granted_only: bool = False) -> NamespaceConfig:
+        """The namespace's config with inherited fields filled from its ancestors.
+        ``name`` is a name, never an id. The rules apply along the whole chain;
+        ``granted_only`` (what the caller is shown) stops at an ancestor the caller's key
+        may not use, whose config would otherwise be readable through a child's."""
         with self._store.read() as tx:
-            return self._effective_config(tx, name)
+            return self._effective_config(tx, name, granted_only=granted_only)
 
-    def _effective_config(self, tx: StoreReader, name: str) -> NamespaceConfig:
-        namespace = tx.get_namespace(self._tenant, name)
+    def _effective_config(
+        self, tx: StoreReader, name: str, *, granted_only: bool = False
+    ) -> NamespaceConfig:
+        namespace = tx.get_namespace_by_name(self._tenant, name)
         if namespace is None:
             return NamespaceConfig()
         chain = [namespace]
         seen = {namespace.id}
         while chain[-1].config.inherit_from_parent:
             parent_name = chain[-1].parent_name()
-            parent = tx.get_namespace(self._tenant, parent_name) if parent_name else None
+            if parent_name is None or (granted_only and not self._principal.may_use(parent_name)):
+                break
+            parent = tx.get_namespace_by_name(self._tenant, parent_name)
             if parent is None or parent.id in seen:  # missing parent or a cycle
                 break
             seen.add(parent.id)

@@ -358,7 +358,7 @@ class _Importer:
             wanted = record.to_namespace()
             matches = [
                 reader.get_namespace(self.tenant, record.id) if owner is not None else None,
-                reader.get_namespace(self.tenant, record.name),
+                reader.get_namespace_by_name(self.tenant, record.name),
             ]
             found = {n.id: n for n in matches if n is not None}
             if not found:

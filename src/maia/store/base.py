@@ -126,7 +126,12 @@ class StoreReader(Protocol):
         ...
 
     def get_namespace(self, tenant: str, id_or_name: str) -> Namespace | None:
-        """Looks up by id first, then by name."""
+        """Looks up by id first, then by name (for ``{ns}`` path parameters)."""
+        ...
+
+    def get_namespace_by_name(self, tenant: str, name: str) -> Namespace | None:
+        """Looks up by name only: a memory's ``namespace`` and a record's ``parent``
+        are names, never ids."""
         ...
 
     def list_namespaces(

@@ -85,7 +85,7 @@ def namespace_children(maia: MaiaDep, ns: str, page: PageDep) -> Response:
 )
 def effective_config(maia: MaiaDep, ns: str) -> Response:
     namespace = maia.get_namespace(path_name(ns))
-    return json_response(maia.effective_config(namespace.name))
+    return json_response(maia.effective_config(namespace.name, granted_only=True))
 
 
 @router.get(

@@ -13,7 +13,7 @@ two engines differ the choice made here is written next to the code:
   word's inverse document frequency. Scores differ from SQLite's BM25 in scale, not in
   spirit. English stop words are not indexed (a query of stop words only finds nothing).
 * In a write transaction the reads a service uses for read-modify-write
-  (``get_memory``, ``get_memories``, ``get_namespace``, ``get_tenant``,
+  (``get_memory``, ``get_memories``, ``get_namespace[_by_name]``, ``get_tenant``,
   ``tenant_usage``, ``count_memories``) lock what they read (``FOR UPDATE``), so two
   nodes changing the same record, or racing for the last slot of a quota, serialise.
 * Text cannot hold NUL in PostgreSQL: a key containing one matches nothing, and
@@ -688,6 +688,16 @@ class PostgresSession(TenantSQL, VectorSQL):
             if row is not None:
                 return _namespace(row)
         return None
+
+    def get_namespace_by_name(self, tenant: str, name: str) -> Namespace | None:
+        if has_nul(name):
+            return None
+        lock = " FOR UPDATE" if self._writable else ""
+        row = self._conn.execute(
+            f"SELECT {_NAMESPACE_COLUMNS} FROM namespaces WHERE tenant_id = %s AND name = %s{lock}",
+            (tenant, name),
+        ).fetchone()
+        return None if row is None else _namespace(row)
 
     def list_namespaces(
         self, tenant: str, page: Page, *, prefix: str | None = None

@@ -571,6 +571,13 @@ class SQLiteSession(TenantSQL):
         )
         return None if row is None else _namespace(row)
 
+    def get_namespace_by_name(self, tenant: str, name: str) -> Namespace | None:
+        row = self._conn.execute(
+            f"SELECT {_NAMESPACE_COLUMNS} FROM namespaces WHERE tenant_id = ? AND name = ?",
+            (tenant, name),
+        ).fetchone()
+        return None if row is None else _namespace(row)
+
     def list_namespaces(
         self, tenant: str, page: Page, *, prefix: str | None = None
     ) -> list[Namespace]:
