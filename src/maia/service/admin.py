@@ -6,7 +6,8 @@ import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from maia.models import SYSTEM_TENANT, Page, Stats
+from maia.models import SYSTEM_TENANT, Stats
+from maia.service.base import every
 from maia.service.relations import RelationOps
 
 log = logging.getLogger(__name__)
@@ -34,21 +35,15 @@ class AdminOps(RelationOps):
         A namespace that fails is logged and skipped: the others are still purged."""
         now = now or self._clock()
         purged = 0
-        offset = 0
-        while True:
-            namespaces = self.list_namespaces(Page(limit=1000, offset=offset))
-            for namespace in namespaces:
-                try:
-                    purged += self._purge_namespace(namespace.name, now)
-                except Exception:
-                    log.exception(
-                        "retention sweep failed for namespace %r (tenant %s)",
-                        namespace.name,
-                        self._tenant,
-                    )
-            if len(namespaces) < 1000:
-                break
-            offset += 1000
+        for namespace in every(self.list_namespaces):
+            try:
+                purged += self._purge_namespace(namespace.name, now)
+            except Exception:
+                log.exception(
+                    "retention sweep failed for namespace %r (tenant %s)",
+                    namespace.name,
+                    self._tenant,
+                )
         if purged:
             log.info("retention purged %d memories (tenant %s)", purged, self._tenant)
         return purged

@@ -9,10 +9,10 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Hashable, Iterator, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from maia.errors import Forbidden
-from maia.models import utcnow
+from maia.models import Page, utcnow
 from maia.retrieval.embed.base import Vectors
 from maia.retrieval.engine import RetrievalEngine
 from maia.security.audit import AuditLog
@@ -28,6 +28,20 @@ Clock = Callable[[], datetime]
 
 def new_id() -> str:
     return str(uuid.uuid4())
+
+
+T = TypeVar("T")
+
+
+def every(fetch: Callable[[Page], Sequence[T]], size: int = 1000) -> Iterator[T]:
+    """Every item of a paged listing, fetched ``size`` at a time."""
+    offset = 0
+    while True:
+        page = fetch(Page(limit=size, offset=offset))
+        yield from page
+        if len(page) < size:
+            return
+        offset += size
 
 
 class Timings:

@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import SecretStr
 
 from maia.errors import AlreadyExists
-from maia.models import NamespaceConfig, NamespaceCreate, Page, utcnow
+from maia.models import NamespaceConfig, NamespaceCreate, utcnow
 from maia.retrieval.embed.factory import embedder_from
 from maia.retrieval.engine import INDEX_FILE, RetrievalEngine
 from maia.retrieval.index.database import DatabaseVectorIndex, VectorDatabase
@@ -22,7 +22,7 @@ from maia.retrieval.tokens import token_counter
 from maia.security.audit import AuditLog
 from maia.security.principal import Principal
 from maia.service.access import AccessRecorder
-from maia.service.base import DEFAULT_TENANT, Clock, StripedLocks, Timings
+from maia.service.base import DEFAULT_TENANT, Clock, StripedLocks, Timings, every
 from maia.service.context import ContextOps
 from maia.service.learning import LearningOps
 from maia.service.stores import check_location, is_database_url, open_store
@@ -183,17 +183,11 @@ class Maia(ContextOps, TenantOps, TransferOps, LearningOps):
         that fails is logged and skipped."""
         now = now or self._clock()
         purged = 0
-        offset = 0
-        while True:
-            tenants = self.list_tenants(Page(limit=1000, offset=offset))
-            for tenant in tenants:
-                try:
-                    purged += self.for_tenant(tenant.id).purge_expired(now)
-                except Exception:
-                    log.exception("retention sweep failed for tenant %s", tenant.id)
-            if len(tenants) < 1000:
-                break
-            offset += 1000
+        for tenant in every(self.list_tenants):
+            try:
+                purged += self.for_tenant(tenant.id).purge_expired(now)
+            except Exception:
+                log.exception("retention sweep failed for tenant %s", tenant.id)
         return purged
 
     def close(self) -> None:
