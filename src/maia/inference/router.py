@@ -19,7 +19,6 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Mapping, Sequence
-from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,7 +34,7 @@ from maia.inference.errors import (
     openai_error,
 )
 from maia.inference.health import UNHEALTHY, HealthTracker
-from maia.inference.http import HttpOptions, client_authorization
+from maia.inference.http import HttpOptions, HttpProvider, client_authorization
 from maia.inference.limiter import TokenBucket
 from maia.inference.providers import (
     AnthropicProvider,
@@ -113,10 +112,14 @@ class InferenceRouter:
         rate_limits: Mapping[str, float] | None = None,
         cache: ResponseCache | None = None,
         health: HealthOptions | None = None,
-        forwarding: AbstractSet[str] = frozenset(),
     ) -> None:
         self._providers: dict[str, Provider] = {p.name: p for p in providers}
-        self._forwarding = forwarding  # providers sent the client's own credentials
+        # The providers sent the client's own credentials (``forward_authorization``).
+        self._forwarding = {
+            p.name
+            for p in providers
+            if isinstance(p, HttpProvider) and p.options.forward_authorization
+        }
         if "mock" not in self._providers:
             self._providers["mock"] = MockProvider()
         self._routing = routing or RoutingTable(patterns={"mock": MOCK_MODELS})
@@ -168,7 +171,6 @@ class InferenceRouter:
             rate_limits={c.name: c.rate_limit_rps for c in configs},
             cache=cache,
             health=health,
-            forwarding={c.name for c in configs if c.forward_authorization},
         )
 
     @property
