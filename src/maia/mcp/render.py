@@ -12,8 +12,12 @@ from pydantic import BaseModel, ValidationError
 
 def preview(text: str, limit: int) -> str:
     """``text`` on one line, cut to ``limit`` characters (ending in ``...`` when cut)."""
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: max(limit - 3, 0)] + "..."
+    return cut(" ".join(text.split()), limit)
+
+
+def cut(text: str, limit: int) -> str:
+    """``text`` as it is, or its first ``limit - 3`` characters and ``...``."""
+    return text if len(text) <= limit else text[: max(limit - 3, 0)] + "..."
 
 
 def second_precision(value: datetime) -> str:

@@ -14,7 +14,7 @@ from mcp_types import ResourceTemplate
 
 from maia.errors import NotFound
 from maia.mcp.facade import MemoryFacade
-from maia.mcp.render import resource_json, second_precision
+from maia.mcp.render import cut, resource_json, second_precision
 from maia.mcp.server import MaiaMCPServer
 from maia.models import MemoryFilter, Page
 
@@ -62,7 +62,7 @@ def register(server: MaiaMCPServer, maia: MemoryFacade) -> None:
         for memory in memories:
             item: dict[str, Any] = {
                 "id": memory.id,
-                "content": _cut(memory.content, 200),
+                "content": cut(memory.content, 200),
                 "type": memory.type.value,
             }
             if memory.tags:
@@ -102,8 +102,3 @@ def register(server: MaiaMCPServer, maia: MemoryFacade) -> None:
         server.list_as_template(
             ResourceTemplate(uri_template=uri, name=name, description=description, mime_type=JSON)
         )
-
-
-def _cut(text: str, limit: int) -> str:
-    """``text`` as it is, or its first ``limit - 3`` characters and ``...``."""
-    return text if len(text) <= limit else text[: limit - 3] + "..."
