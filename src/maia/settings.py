@@ -12,7 +12,7 @@ import logging
 import os
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 import platformdirs
 from pydantic import (
@@ -39,7 +39,8 @@ from maia.errors import InvalidInput
 
 log = logging.getLogger(__name__)
 
-CONTEXT_POSITIONS = ("system", "first_user", "before_last")
+ContextPosition = Literal["system", "first_user", "before_last"]
+CONTEXT_POSITIONS: tuple[str, ...] = get_args(ContextPosition)
 _warned_positions: set[str] = set()
 
 _config_file: ContextVar[Path | None] = ContextVar("maia_config_file", default=None)
@@ -222,7 +223,7 @@ class Settings(BaseSettings):
     proxy_auto_context: bool = True
     proxy_auto_remember: bool = True
     # Any other value works like "system" (contract 6.3), with a warning.
-    proxy_context_position: Literal["system", "first_user", "before_last"] = "system"
+    proxy_context_position: ContextPosition = "system"
     proxy_token_budget: int = Field(4000, ge=1)
     proxy_min_score: float = Field(0.3, ge=0.0, le=1.0)
     # What learns from proxied turns: the built-in rules, or a model through the router
