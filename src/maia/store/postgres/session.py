@@ -679,15 +679,13 @@ class PostgresSession(TenantSQL, VectorSQL):
         if has_nul(id_or_name):
             return None
         lock = " FOR UPDATE" if self._writable else ""
-        for column in ("id", "name"):
-            row = self._conn.execute(
-                f"SELECT {_NAMESPACE_COLUMNS} FROM namespaces "
-                f"WHERE tenant_id = %s AND {column} = %s{lock}",
-                (tenant, id_or_name),
-            ).fetchone()
-            if row is not None:
-                return _namespace(row)
-        return None
+        row = self._conn.execute(
+            f"SELECT {_NAMESPACE_COLUMNS} FROM namespaces WHERE tenant_id = %s AND id = %s{lock}",
+            (tenant, id_or_name),
+        ).fetchone()
+        if row is not None:
+            return _namespace(row)
+        return self.get_namespace_by_name(tenant, id_or_name)
 
     def get_namespace_by_name(self, tenant: str, name: str) -> Namespace | None:
         if has_nul(name):

@@ -559,17 +559,13 @@ class SQLiteSession(TenantSQL):
     # -- namespaces --------------------------------------------------------------------
 
     def get_namespace(self, tenant: str, id_or_name: str) -> Namespace | None:
-        row = (
-            self._conn.execute(
-                f"SELECT {_NAMESPACE_COLUMNS} FROM namespaces WHERE tenant_id = ? AND id = ?",
-                (tenant, id_or_name),
-            ).fetchone()
-            or self._conn.execute(
-                f"SELECT {_NAMESPACE_COLUMNS} FROM namespaces WHERE tenant_id = ? AND name = ?",
-                (tenant, id_or_name),
-            ).fetchone()
-        )
-        return None if row is None else _namespace(row)
+        row = self._conn.execute(
+            f"SELECT {_NAMESPACE_COLUMNS} FROM namespaces WHERE tenant_id = ? AND id = ?",
+            (tenant, id_or_name),
+        ).fetchone()
+        if row is not None:
+            return _namespace(row)
+        return self.get_namespace_by_name(tenant, id_or_name)
 
     def get_namespace_by_name(self, tenant: str, name: str) -> Namespace | None:
         row = self._conn.execute(
