@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextvars
 import logging
 import re
+from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from collections.abc import Set as AbstractSet
 from concurrent.futures import ThreadPoolExecutor
@@ -27,6 +28,7 @@ from maia.retrieval.entities import attribution, entity_matcher
 from maia.retrieval.fusion import Candidate, FusionMode, Scored, fuse
 from maia.retrieval.graph import proximity
 from maia.retrieval.index.fulltext import TextIndex
+from maia.retrieval.index.order import OrderIndex
 from maia.retrieval.index.vectors import Scope, Vector, VectorIndex, VectorSearch
 from maia.retrieval.spans import span
 from maia.retrieval.text import STOP_WORDS, keywords, question_share, split_attribution, words
@@ -100,11 +102,14 @@ class RetrievalEngine:
         index_path: Path | None,
         tokens: TokenCounter,
         texts: TextIndex | None = None,
+        order: OrderIndex | None = None,
     ) -> None:
         self.embedder = embedder
         self.index = index
         # Word matches from memory; without it (PostgreSQL), the store's full text.
         self.texts = texts
+        # What was written before and after what, from memory; without it, the store.
+        self.order = order
         self.index_path = index_path
         self.tokens = tokens
         self._query_embedder = ThreadPoolExecutor(QUERY_EMBED_WORKERS, "maia-query-embed")
@@ -115,8 +120,14 @@ class RetrievalEngine:
 
     def load(self, reader: StoreReader) -> None:
         """Fills the indexes from the store; reuses the saved HNSW graph if fresh."""
-        if self.texts is not None:
-            self.texts.load(reader.iter_texts())
+        if self.texts is not None or self.order is not None:
+            documents = reader.iter_texts()
+            if self.order is not None:
+                documents = self.order.loading(documents)
+            if self.texts is not None:
+                self.texts.load(documents)
+            else:
+                deque(documents, maxlen=0)
         counts = reader.vector_counts()
         stale = {m: n for m, n in counts.items() if m != self.embedder.model_id}
         if stale:
@@ -170,16 +181,21 @@ class RetrievalEngine:
     def written(self, tenant: str, memories: Iterable[tuple[int, Memory]]) -> None:
         """Makes committed content and tags searchable by word (new memories, or changed
         ones: a memory's key stays the same)."""
+        documents = [
+            StoredText(seq, tenant, m.namespace, m.content, m.tags, m.created_at)
+            for seq, m in memories
+        ]
         if self.texts is not None:
-            self.texts.add(
-                StoredText(seq, tenant, m.namespace, m.content, m.tags, m.created_at)
-                for seq, m in memories
-            )
+            self.texts.add(documents)
+        if self.order is not None:
+            self.order.add(documents)
 
     def forget(self, seqs: Sequence[int]) -> None:
         self.index.remove(seqs)
         if self.texts is not None:
             self.texts.remove(seqs)
+        if self.order is not None:
+            self.order.remove(seqs)
 
     def close(self) -> None:
         self._query_embedder.shutdown(wait=False, cancel_futures=True)
@@ -268,7 +284,7 @@ class RetrievalEngine:
             plan,
             self.index,
             bm25,
-            lambda seqs: reader.predecessors(plan.tenant, seqs),
+            lambda seqs: self._order(reader).predecessors(plan.tenant, seqs),
         )
         pool.add(rows, keep=lambda seq, sim: True)
         period_seqs = None
@@ -316,6 +332,9 @@ class RetrievalEngine:
         return [
             Ranked(s.key, memories[s.key], s.score, s.signals) for s in scored if s.key in memories
         ]
+
+    def _order(self, reader: StoreReader) -> OrderIndex | StoreReader:
+        return self.order if self.order is not None else reader
 
     def _text_matches(
         self,
@@ -390,7 +409,9 @@ class RetrievalEngine:
                 candidate.graph = boosts.get(pool.rows[candidate.key].id, 0.0)
         if context > 0:
             near: dict[int, float] = {}
-            for seed, found in reader.neighbors(plan.tenant, list(seeds), CONTEXT_RADIUS).items():
+            for seed, found in (
+                self._order(reader).neighbors(plan.tenant, list(seeds), CONTEXT_RADIUS).items()
+            ):
                 for seq, distance in found:
                     near[seq] = max(near.get(seq, 0.0), seeds[seed] / (2 ** (distance - 1)))
             new = [seq for seq in near if seq not in pool.rows]
