@@ -10,11 +10,13 @@ from datetime import UTC, datetime
 import numpy as np
 import numpy.typing as npt
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from maia.models import MemoryFilter
 from maia.retrieval.analyzer import analyze, entities
 from maia.retrieval.engine import PREVIOUS_TEXT_SHARE, SearchPlan, _Pool
-from maia.retrieval.entities import entity_matcher
+from maia.retrieval.entities import EntityMatcher, entity_matcher
 from maia.store.base import RankRow
 
 NOW = datetime(2025, 6, 15, 12, 0, tzinfo=UTC)
@@ -130,3 +132,22 @@ def test_a_full_name_that_addresses_someone_is_no_mention() -> None:
     score = entity_matcher(tuple(entities("What did John Smith say?"))).score
     assert score('Sam said, "Hey John Smith, good to see you!"') == 0.0
     assert score('Sam said, "I met John Smith today."') == 0.5
+
+
+@given(
+    st.lists(
+        st.sampled_from(
+            ["maria", "MARIA", "Maria's", "John", "smith", "Hey", "thanks", ",", ".", "ſ", "é"]
+        )
+        | st.text(alphabet="abcdeghjkmnorsty ,.!?", max_size=12),
+        max_size=12,
+    ),
+    st.sampled_from(["Maria", "John Smith", "José", "Maria and John"]),
+)
+def test_the_quick_no_mention_test_never_changes_a_score(parts: list[str], names: str) -> None:
+    """The substring test that rules out most memories agrees with the pattern alone."""
+    matcher = EntityMatcher(tuple(entities(f"What did {names} say?")))
+    content = " ".join(parts)
+    unfiltered = EntityMatcher(tuple(entities(f"What did {names} say?")))
+    unfiltered._ascii_parts = None  # the pattern on every text
+    assert matcher.score(content) == unfiltered.score(content)

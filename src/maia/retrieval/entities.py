@@ -35,6 +35,9 @@ class EntityMatcher:
         names = "|".join(map(re.escape, parts))
         address = "|".join(re.escape(w).replace(r"\ ", r"\s+") for w in ADDRESS_WORDS)
         self._mentions = re.compile(r"\b(?:" + names + r")\b", re.IGNORECASE) if parts else None
+        # Most memories mention none of the names: for ASCII, a substring test (case
+        # folded as the pattern folds ASCII) rules that out before the pattern runs.
+        self._ascii_parts = [p.lower() for p in parts] if all(p.isascii() for p in parts) else None
         # Checked around each mention only (a pattern over the whole text would cost more).
         self._address_before = re.compile(
             rf"(?:^|[,;:!?.]|\b(?:{address})\b,?)(?:\s*\b(?:{names})\b)*\s*$", re.IGNORECASE
@@ -52,6 +55,20 @@ class EntityMatcher:
             is not None
         )
 
+    def _mentioned(self, text: str) -> set[str]:
+        """The entity words ``text`` mentions (lower case), vocatives left out."""
+        assert self._mentions is not None
+        if self._ascii_parts is not None and text.isascii():
+            lowered = text.lower()
+            if not any(p in lowered for p in self._ascii_parts):
+                return set()
+        mentioned: set[str] = set()
+        for m in self._mentions.finditer(text):
+            name = m.group().lower()
+            if name not in mentioned and not self._addressed(text, m):
+                mentioned.add(name)
+        return mentioned
+
     def _score(self, content: str) -> float:
         """The share of the entities the memory is about, in [0, 1]."""
         if not self._entities or self._mentions is None:
@@ -65,12 +82,7 @@ class EntityMatcher:
                 total += 1.0
                 continue
             if mentioned is None:
-                text = split.text
-                mentioned = set()
-                for m in self._mentions.finditer(text):
-                    name = m.group().lower()
-                    if name not in mentioned and not self._addressed(text, m):
-                        mentioned.add(name)
+                mentioned = self._mentioned(split.text)
             if parts and all(p in mentioned for p in parts):
                 total += 0.5
         return total / len(self._entities)
