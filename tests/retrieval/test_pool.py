@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import numpy as np
 import numpy.typing as npt
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from maia.models import MemoryFilter
@@ -134,20 +134,19 @@ def test_a_full_name_that_addresses_someone_is_no_mention() -> None:
     assert score('Sam said, "I met John Smith today."') == 0.5
 
 
+TOKENS = ["maria", "MARIA", "Maria's", "john", "Smith", "Jo", "hey", "thanks", "said"]
+TOKENS += ["0", "_", "x", "é", "ſ", ",", ".", "!", ":", '"', " ", " ", " "]
+
+
 @given(
-    st.lists(
-        st.sampled_from(
-            ["maria", "MARIA", "Maria's", "John", "smith", "Hey", "thanks", ",", ".", "ſ", "é"]
-        )
-        | st.text(alphabet="abcdeghjkmnorsty ,.!?", max_size=12),
-        max_size=12,
-    ),
-    st.sampled_from(["Maria", "John Smith", "José", "Maria and John"]),
+    st.lists(st.sampled_from(TOKENS), max_size=16),
+    st.sampled_from(["Maria", "John Smith", "José", "Maria and John", "Jo"]),
 )
-def test_the_quick_no_mention_test_never_changes_a_score(parts: list[str], names: str) -> None:
-    """The substring test that rules out most memories agrees with the pattern alone."""
+@settings(max_examples=500)
+def test_ascii_text_is_scored_as_the_pattern_scores_it(tokens: list[str], names: str) -> None:
+    """The substring search used for ASCII text finds what the pattern finds."""
+    content = "".join(tokens)
     matcher = EntityMatcher(tuple(entities(f"What did {names} say?")))
-    content = " ".join(parts)
-    unfiltered = EntityMatcher(tuple(entities(f"What did {names} say?")))
-    unfiltered._ascii_parts = None  # the pattern on every text
-    assert matcher.score(content) == unfiltered.score(content)
+    by_pattern = EntityMatcher(tuple(entities(f"What did {names} say?")))
+    by_pattern._ascii_parts = None  # the pattern on every text
+    assert matcher.score(content) == by_pattern.score(content)
