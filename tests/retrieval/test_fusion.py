@@ -17,6 +17,7 @@ from maia.retrieval.fusion import (
     Candidate,
     FusionMode,
     Scored,
+    SignalTable,
     fuse,
     normalise,
     weights_for,
@@ -115,6 +116,30 @@ def test_input_order_does_not_matter(
     forward = fuse(build(items, keys), weights, mode=mode)
     backward = fuse(build(items[::-1], keys[::-1]), weights, mode=mode)
     assert ranking(forward) == ranking(backward)
+
+
+@quick
+@given(items=st.lists(specs, max_size=10), weights=weight_maps, mode=modes)
+def test_a_signal_table_fuses_as_its_candidates_do(
+    items: list[Spec], weights: dict[str, float], mode: FusionMode
+) -> None:
+    """The engine keeps its candidates as columns, one append per candidate."""
+    candidates = build(items)
+    table = SignalTable()
+    for c in build(items):
+        table.keys.append(c.key)
+        table.vector.append(c.vector)
+        table.text.append(c.text)
+        table.age_days.append(c.age_days)
+        table.access_count.append(c.access_count)
+        table.confidence.append(c.confidence)
+        table.graph.append(c.graph)
+        table.entity.append(c.entity)
+        table.time.append(c.time)
+        table.context.append(c.context)
+        table.asks.append(c.asks)
+    assert fuse(table, weights, mode=mode, top=5) == fuse(candidates, weights, mode=mode, top=5)
+    assert fuse(SignalTable(), weights) == []
 
 
 @quick

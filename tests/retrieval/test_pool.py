@@ -69,7 +69,7 @@ def rows(*contents: str) -> dict[int, RankRow]:
 
 
 def by_key(p: _Pool) -> dict[int, tuple[float | None, float | None]]:
-    return {c.key: (c.vector, c.text) for c in p.candidates}
+    return dict(zip(p.table.keys, zip(p.table.vector, p.table.text, strict=True), strict=True))
 
 
 def test_a_line_ranks_by_the_window_it_ends_when_that_is_more_similar() -> None:

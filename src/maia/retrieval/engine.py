@@ -25,7 +25,7 @@ from maia.models import Memory, MemoryFilter, RelationType
 from maia.retrieval.analyzer import QueryAnalysis
 from maia.retrieval.embed.base import Embedder, Vectors
 from maia.retrieval.entities import attribution, entity_matcher
-from maia.retrieval.fusion import Candidate, FusionMode, Scored, fuse
+from maia.retrieval.fusion import FusionMode, Scored, SignalTable, fuse
 from maia.retrieval.graph import proximity
 from maia.retrieval.index.fulltext import TextIndex
 from maia.retrieval.index.order import OrderIndex
@@ -310,7 +310,8 @@ class RetrievalEngine:
                 or _in_time(plan.analysis, found[seq].created_at) > 0
             ),
         )
-        if not pool.candidates:
+        table = pool.table
+        if not len(table):
             return []
         if plan.feedback > 0:
             self._feedback(reader, plan, flt, pool, scope, allowed)
@@ -318,10 +319,9 @@ class RetrievalEngine:
         # A question is no answer: it ranks by half its match (see ``signal_matrix``).
         # Only now, so that it still picks the seeds above, and thus lends its match
         # to the memories around it: to what answers it.
-        for candidate in pool.candidates:
-            candidate.asks = _question_share(attribution(pool.rows[candidate.key].content).text)
+        table.asks = [_question_share(attribution(pool.rows[k].content).text) for k in table.keys]
         scored: list[Scored] = fuse(
-            pool.candidates,
+            table,
             plan.weights,
             mode=plan.mode,
             half_life_days=plan.half_life_days,
@@ -363,7 +363,7 @@ class RetrievalEngine:
         """Pseudo-relevance feedback: the query vector moves toward its best matches
         (Rocchio), then a second vector search finds what the first phrasing missed."""
         preliminary = fuse(
-            pool.candidates,
+            pool.table,
             plan.weights,
             mode=plan.mode,
             vector_floor=plan.min_similarity,
@@ -389,7 +389,7 @@ class RetrievalEngine:
         if graph <= 0 and context <= 0:
             return
         preliminary = fuse(
-            pool.candidates,
+            pool.table,
             {**plan.weights, "graph": 0.0, "context": 0.0},
             mode=plan.mode,
             vector_floor=plan.min_similarity,
@@ -405,8 +405,8 @@ class RetrievalEngine:
                 direction="both",
             )
             boosts = proximity(by_id, edges)
-            for candidate in pool.candidates:
-                candidate.graph = boosts.get(pool.rows[candidate.key].id, 0.0)
+            rows = pool.rows
+            pool.table.graph = [boosts.get(rows[k].id, 0.0) for k in pool.table.keys]
         if context > 0:
             near: dict[int, float] = {}
             for seed, found in (
@@ -417,8 +417,7 @@ class RetrievalEngine:
             new = [seq for seq in near if seq not in pool.rows]
             # Neighbours join only if relevant on their own (a word or enough similarity).
             pool.add(reader.rank_rows(plan.tenant, new, flt), keep=pool.relevant)
-            for candidate in pool.candidates:
-                candidate.context = near.get(candidate.key, 0.0)
+            pool.table.context = [near.get(k, 0.0) for k in pool.table.keys]
 
 
 # The share of a memory's sentences that are questions, once across searches.
@@ -448,12 +447,12 @@ class _Pool:
         self.rows: dict[int, RankRow] = {}
         self.previous: dict[int, int] = {}  # candidate -> the memory written just before it
         self._now = plan.now
-        self.candidates: list[Candidate] = []
+        self.table = SignalTable()  # the candidates' raw signals, one row each
         self._entities = entity_matcher(plan.analysis.entities)
         self._row: dict[int, int] = {}  # key -> its row of _matrix (stored vectors read)
         self._matrix: Vectors | None = None
         self._products: npt.NDArray[np.float32] | None = None  # _matrix @ query_vector
-        # Per candidate with a vector: its index in ``candidates`` and its row; for those
+        # Per candidate with a vector: its row of ``table`` and of ``_matrix``; for those
         # whose predecessor has one too, the window's rows and norm.
         self._placed: list[int] = []
         self._placed_rows: list[int] = []
@@ -476,8 +475,9 @@ class _Pool:
         scores = self._similarities(
             self._placed_rows, self._windowed, self._window_rows, self._window_norms
         )
+        vector = self.table.vector
         for i, score in zip(self._placed, scores.tolist(), strict=True):
-            self.candidates[i].vector = score
+            vector[i] = score
 
     def _similarities(
         self,
@@ -556,6 +556,7 @@ class _Pool:
         position = {k: i for i, k in enumerate(present)}
         window_of = {i: n for n, i in enumerate(windowed)}
         norm_list = norms.tolist()
+        table = self.table
         for seq in kept:
             row = rows[seq]
             self.rows[seq] = row
@@ -567,20 +568,20 @@ class _Pool:
                     self._window_rows[0].append(window_rows[0][n])
                     self._window_rows[1].append(window_rows[1][n])
                     self._window_norms.append(norm_list[n])
-                self._placed.append(len(self.candidates))
+                self._placed.append(len(table))
                 self._placed_rows.append(own[i])
-            self.candidates.append(
-                Candidate(
-                    key=seq,
-                    vector=similarities.get(seq),
-                    text=self._text(seq),
-                    age_days=(now - row.created_at).total_seconds() / 86400,
-                    access_count=row.access_count,
-                    confidence=row.confidence,
-                    entity=entity(row.content),
-                    time=_in_time(analysis, row.created_at),
-                )
-            )
+            table.keys.append(seq)
+            table.vector.append(similarities.get(seq))
+            table.text.append(self._text(seq))
+            table.age_days.append((now - row.created_at).total_seconds() / 86400)
+            table.access_count.append(row.access_count)
+            table.confidence.append(row.confidence)
+            table.entity.append(entity(row.content))
+            table.time.append(_in_time(analysis, row.created_at))
+            # Set once the best candidates are known (``_expand``, the final fusion).
+            table.graph.append(0.0)
+            table.context.append(0.0)
+            table.asks.append(0.0)
 
     def _text(self, seq: int) -> float | None:
         """BM25 relevance: the memory's own, or, if more, a share of that of the memory

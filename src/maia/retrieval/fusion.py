@@ -12,7 +12,6 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from operator import attrgetter
 
 import numpy as np
 import numpy.typing as npt
@@ -104,17 +103,43 @@ _RAW = (
     "context",
     "asks",
 )
-_raw_values = attrgetter(*_RAW)
 
 
-def _raw_columns(candidates: Sequence[Candidate]) -> dict[str, npt.NDArray[np.float64]]:
-    """Each raw signal as a column (None becomes NaN in a float array)."""
-    table = np.array(list(map(_raw_values, candidates)), dtype=np.float64).reshape(-1, len(_RAW))
-    return {name: table[:, i] for i, name in enumerate(_RAW)}
+@dataclass(slots=True)
+class SignalTable:
+    """Raw evidence for many memories, a list per signal (a search's candidates: one
+    append each, and a column converts to an array at once). ``None`` in ``vector`` or
+    ``text`` means the signal did not see the memory."""
+
+    keys: list[int] = field(default_factory=list)
+    vector: list[float | None] = field(default_factory=list)
+    text: list[float | None] = field(default_factory=list)
+    age_days: list[float] = field(default_factory=list)
+    access_count: list[int] = field(default_factory=list)
+    confidence: list[float] = field(default_factory=list)
+    graph: list[float] = field(default_factory=list)
+    entity: list[float] = field(default_factory=list)
+    time: list[float] = field(default_factory=list)
+    context: list[float] = field(default_factory=list)
+    asks: list[float] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    @classmethod
+    def of(cls, candidates: Sequence[Candidate]) -> SignalTable:
+        table = cls(keys=[c.key for c in candidates])
+        for name in _RAW:
+            setattr(table, name, [getattr(c, name) for c in candidates])
+        return table
+
+    def columns(self) -> dict[str, npt.NDArray[np.float64]]:
+        """Each raw signal as an array (None becomes NaN in a float array)."""
+        return {name: np.array(getattr(self, name), dtype=np.float64) for name in _RAW}
 
 
 def signal_matrix(
-    candidates: Sequence[Candidate],
+    candidates: Sequence[Candidate] | SignalTable,
     *,
     half_life_days: float = DEFAULT_HALF_LIFE_DAYS,
     vector_floor: float = 0.0,
@@ -126,7 +151,8 @@ def signal_matrix(
     A question asks rather than tells: it shares the query's topic, and as a question
     its form, but holds no answer. Each sentence of a memory that is a question keeps
     only ``QUESTION_MATCH`` of its similarity and BM25."""
-    raw = _raw_columns(candidates)
+    table = candidates if isinstance(candidates, SignalTable) else SignalTable.of(candidates)
+    raw = table.columns()
     telling = 1.0 - (1.0 - QUESTION_MATCH) * np.clip(raw["asks"], 0.0, 1.0)
     columns: dict[str, npt.NDArray[np.float64]] = {
         "vector": _scaled(raw["vector"], vector_floor) * telling,
@@ -140,7 +166,7 @@ def signal_matrix(
     columns["frequency"] = (
         np.clip(np.log1p(np.maximum(used, 0.0)) / np.log1p(most_used), 0.0, 1.0)
         if most_used > 0
-        else np.zeros(len(candidates))
+        else np.zeros(len(table))
     )
     for name in ("confidence", "graph", "entity", "time", "context"):
         columns[name] = np.clip(raw[name], 0.0, 1.0)
@@ -160,7 +186,7 @@ def normalise(
 
 
 def fuse(
-    candidates: Sequence[Candidate],
+    candidates: Sequence[Candidate] | SignalTable,
     weights: Mapping[str, float],
     *,
     mode: FusionMode = FusionMode.WEIGHTED,
@@ -169,10 +195,11 @@ def fuse(
     top: int | None = None,
 ) -> list[Scored]:
     """Scores in [0, 1], best first (ties broken by key, so results are stable); the
-    best ``top`` only, when given (their signals are recorded on their candidates)."""
-    if not candidates:
+    best ``top`` only, when given (given candidates, their signals are recorded on them)."""
+    if not len(candidates):
         return []
-    matrix = signal_matrix(candidates, half_life_days=half_life_days, vector_floor=vector_floor)
+    table = candidates if isinstance(candidates, SignalTable) else SignalTable.of(candidates)
+    matrix = signal_matrix(table, half_life_days=half_life_days, vector_floor=vector_floor)
     active = {name: w for name, w in weights.items() if w > 0 and name in SIGNALS}
     if not active:
         active = {"vector": 1.0, "text": 1.0}
@@ -193,15 +220,16 @@ def fuse(
         scores = (matrix @ vector) / total
     # Rounded before sorting, so equal reported scores are ordered by key.
     clipped = np.clip(scores, 0.0, 1.0)
-    keys = np.fromiter((c.key for c in candidates), np.int64, len(candidates))
+    keys = np.array(table.keys, dtype=np.int64)
     order = np.lexsort((keys, -np.round(clipped, 6)))
     if top is not None:
         order = order[: max(top, 0)]
     ranked: list[Scored] = []
     for i, row in zip(order.tolist(), matrix[order].tolist(), strict=True):
         signals = dict(zip(SIGNALS, row, strict=True))
-        candidates[i].signals = signals
-        ranked.append(Scored(candidates[i].key, round(float(clipped[i]), 6), signals))
+        if not isinstance(candidates, SignalTable):
+            candidates[i].signals = signals
+        ranked.append(Scored(table.keys[i], round(float(clipped[i]), 6), signals))
     return ranked
 
 
