@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from maia.errors import Conflict
 from maia.models import Edge, MemoryFilter, NamespaceConfig, Page, RelationType
 from maia.store.base import Store, VectorRow
 from maia.store.migrate import copy_store, tally
@@ -165,3 +166,39 @@ def test_tallies_see_a_changed_memory(source: Store, open_target: Callable[[], S
     differences = tally(source).differences(tally(target))
     assert len(differences) == 1
     assert differences[0].startswith("checksums")
+
+
+def test_an_empty_namespace_a_server_made_on_the_target_gives_way(
+    source: Store, open_target: Callable[[], Store]
+) -> None:
+    """A server started on the target once made its own ``ns`` (another id, nothing in
+    it): the source's replaces it, config included."""
+    target = open_target()
+    with target.write() as tx:
+        tx.insert_tenant(tenant("acme"))
+        tx.insert_namespace("acme", namespace("ns"))
+    report = copy_store(source, target)
+    assert report.namespaces == 4
+    assert tally(source).differences(tally(target)) == []
+    with source.read() as tx:
+        wanted = tx.get_namespace_by_name("acme", "ns")
+    with target.read() as tx:
+        assert tx.get_namespace_by_name("acme", "ns") == wanted
+        assert wanted is not None
+        assert wanted.config.token_budget == 900
+
+
+def test_a_namespace_of_the_same_name_holding_memories_is_a_conflict(
+    source: Store, open_target: Callable[[], Store]
+) -> None:
+    target = open_target()
+    with target.write() as tx:
+        tx.insert_tenant(tenant("acme"))
+        tx.insert_namespace("acme", namespace("ns"))
+        tx.insert_memories("acme", [memory("the target's own", namespace="ns")])
+    with pytest.raises(Conflict, match="namespace 'ns' of tenant 'acme' exists in the target"):
+        copy_store(source, target)
+    with target.read() as tx:  # what it held is kept
+        assert [m.content for m in tx.list_memories("acme", MemoryFilter(), Page())] == [
+            "the target's own"
+        ]

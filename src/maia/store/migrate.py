@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeVar
 
+from maia.errors import Conflict
 from maia.models import ZERO_TIME, Memory, MemoryFilter, Page, Tenant
 from maia.store.base import Store, StoreReader, VectorRow, batched, chunked
 
@@ -129,9 +130,20 @@ def _copy_namespaces(source: Store, target: Store, tenant: str, report: CopyRepo
     for page in _pages(source, lambda tx, page: tx.list_namespaces(tenant, page)):
         with target.write() as tx:
             for namespace in page:
-                if tx.get_namespace(tenant, namespace.id) is not None:
+                held = tx.get_namespace_by_name(tenant, namespace.name)
+                if held is not None and held.id == namespace.id:
                     report.skipped += 1
                     continue
+                if held is not None:
+                    # A server started on the target made its own (``default``): while
+                    # it holds nothing, the source's takes its place.
+                    if tx.count_memories(tenant, namespace.name):
+                        raise Conflict(
+                            f"namespace {namespace.name!r} of tenant {tenant!r} exists in the "
+                            "target under another id and holds memories: migrate into a "
+                            "store without it"
+                        )
+                    tx.delete_namespace(tenant, held.id)
                 tx.insert_namespace(tenant, namespace)
                 report.namespaces += 1
 
