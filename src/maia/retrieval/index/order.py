@@ -97,17 +97,12 @@ class OrderIndex:
     def predecessors(self, tenant: str, keys: Sequence[int]) -> dict[int, int]:
         """For each of ``keys`` (of ``tenant``) that has one, the memory written just
         before it in the same namespace."""
-        found: dict[int, int] = {}
         with self._lock:
-            for key in keys:
-                located = self._where.get(key)
-                if located is None or located[0][0] != tenant:
-                    continue
-                place, position = located
-                at = bisect_left(self._orders[place], position)
-                if at:
-                    found[key] = self._orders[place][at - 1] & _KEY_MASK
-        return found
+            return {
+                key: order[at - 1] & _KEY_MASK
+                for key, order, at in self._located(tenant, keys)
+                if at
+            }
 
     def neighbors(
         self, tenant: str, keys: Sequence[int], radius: int
@@ -117,15 +112,20 @@ class OrderIndex:
         the earlier side first."""
         found: dict[int, list[tuple[int, int]]] = {}
         with self._lock:
-            for key in keys:
-                located = self._where.get(key)
-                if located is None or located[0][0] != tenant:
-                    continue
-                place, position = located
-                order = self._orders[place]
-                at = bisect_left(order, position)
+            for key, order, at in self._located(tenant, keys):
                 near = [(order[at - d] & _KEY_MASK, d) for d in range(1, min(radius, at) + 1)]
                 after = min(radius, len(order) - at - 1)
                 near += [(order[at + d] & _KEY_MASK, d) for d in range(1, after + 1)]
                 found[key] = near
         return found
+
+    def _located(self, tenant: str, keys: Sequence[int]) -> Iterator[tuple[int, list[int], int]]:
+        """Each of ``keys`` of ``tenant`` that is held, its namespace's order and its
+        place in it (the caller holds the lock)."""
+        for key in keys:
+            located = self._where.get(key)
+            if located is None or located[0][0] != tenant:
+                continue
+            place, position = located
+            order = self._orders[place]
+            yield key, order, bisect_left(order, position)
