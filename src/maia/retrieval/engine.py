@@ -179,8 +179,9 @@ class RetrievalEngine:
         self.index.add(items, vectors)
 
     def written(self, tenant: str, memories: Iterable[tuple[int, Memory]]) -> None:
-        """Makes committed content and tags searchable by word (new memories, or changed
-        ones: a memory's key stays the same)."""
+        """Makes committed content and tags searchable by word, and their place in their
+        namespace's writing order known (new memories, or changed ones: a memory's key
+        stays the same)."""
         documents = [
             StoredText(seq, tenant, m.namespace, m.content, m.tags, m.created_at)
             for seq, m in memories
