@@ -201,6 +201,30 @@ def test_bad_line_rejects_the_whole_import(maia: Maia, open_store: OpenStore) ->
 
 
 @pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        # Valid JSON that no store can hold: refused with the rest, nothing written.
+        ("content", "half a pair \ud800", r"line 8: text must be valid Unicode"),
+        ("tags", ["ok", "\udfff"], r"line 8: text must be valid Unicode"),
+        ("access_count", 2**70, r"line 8: memory\.access_count: .*less than or equal"),
+    ],
+)
+def test_values_a_store_cannot_hold_reject_the_whole_import(
+    maia: Maia, open_store: OpenStore, field: str, value: object, message: str
+) -> None:
+    populate(maia)
+    lines = list(maia.export_lines())
+    broken = json.loads(lines[7])
+    broken[field] = value
+    bad = [*lines[:7], json.dumps(broken) + "\n", *lines[8:]]
+    copy = open_store("copy")
+    with pytest.raises(InvalidInput, match=message):
+        copy.import_records(bad)
+    assert copy.count_memories() == 0
+    assert copy.list_namespaces() == [copy.get_namespace("default")]
+
+
+@pytest.mark.parametrize(
     ("change", "message"),
     [
         (lambda ls: [*ls[:3], "{not json\n", *ls[3:]], r"line 4: malformed JSON"),

@@ -159,7 +159,7 @@ class MemoryRecord(_Record, Memory):
     id: str = Field(min_length=1)
     namespace: NamespaceName
     tags: Tags = Field(default_factory=list)
-    access_count: int = Field(0, ge=0)
+    access_count: int = Field(0, ge=0, le=2**63 - 1)  # what a store's integer holds
     confidence: float = Field(1.0, ge=0.0, le=1.0)
     embedding: EmbeddingRecord | None = None
 
@@ -229,6 +229,14 @@ def encode(record: dict[str, Any]) -> str:
     return json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n"
 
 
+def _has_lone_surrogate(data: object) -> bool:
+    try:
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
 def decode(line: str) -> Record:
     """Parses and validates one line; raises ``RecordError``."""
     try:
@@ -237,6 +245,10 @@ def decode(line: str) -> Record:
         raise RecordError(f"malformed JSON: {exc.msg} (column {exc.colno})") from exc
     if not isinstance(data, dict):
         raise RecordError("a record must be a JSON object")
+    if "\\u" in line and _has_lone_surrogate(data):  # JSON can spell "\ud800"
+        raise RecordError(
+            "text must be valid Unicode: unpaired surrogate characters are not allowed"
+        )
     kind = data.get("kind")
     model = _MODELS.get(kind) if isinstance(kind, str) else None
     if model is None:
