@@ -202,3 +202,21 @@ def test_a_namespace_of_the_same_name_holding_memories_is_a_conflict(
         assert [m.content for m in tx.list_memories("acme", MemoryFilter(), Page())] == [
             "the target's own"
         ]
+
+
+def test_a_memory_id_another_tenant_holds_on_the_target_is_a_conflict(
+    source: Store, open_target: Callable[[], Store]
+) -> None:
+    """Ids are unique across tenants: copying on would hang globex's relations on a
+    memory of another tenant."""
+    with source.read() as tx:
+        (theirs,) = tx.list_memories("globex", MemoryFilter(), Page(limit=1))
+    target = open_target()
+    with target.write() as tx:
+        tx.insert_tenant(tenant("initech"))
+        tx.insert_memories("initech", [theirs])
+    with pytest.raises(Conflict, match=f"memory {theirs.id} of tenant 'globex' belongs to"):
+        copy_store(source, target)
+    with target.read() as tx:
+        assert tx.edges("globex", [theirs.id], direction="both") == []
+        assert tx.memory_owners([theirs.id]) == {theirs.id: "initech"}

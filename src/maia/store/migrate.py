@@ -181,6 +181,12 @@ def _write_batch(
     vectors = reader.vectors_of(tenant, [m.id for m in batch])
     with target.write() as tx:
         existing = tx.memory_owners([m.id for m in batch])
+        taken = sorted(i for i, owner in existing.items() if owner != tenant)
+        if taken:  # ids are unique across tenants: its relations would cross over
+            raise Conflict(
+                f"memory {taken[0]} of tenant {tenant!r} belongs to another tenant in the "
+                f"target ({len(taken)} such ids in this batch)"
+            )
         new = [m for m in batch if m.id not in existing]
         report.skipped += len(batch) - len(new)
         if not new:
