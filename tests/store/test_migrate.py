@@ -220,3 +220,34 @@ def test_a_memory_id_another_tenant_holds_on_the_target_is_a_conflict(
     with target.read() as tx:
         assert tx.edges("globex", [theirs.id], direction="both") == []
         assert tx.memory_owners([theirs.id]) == {theirs.id: "initech"}
+
+
+def test_records_the_target_holds_in_another_state_are_brought_up_to_date(
+    source: Store, open_target: Callable[[], Store]
+) -> None:
+    """The tenant a server started on the target made (default quotas), and, on a
+    second run, a key revoked and a namespace's config changed on the source since the
+    first: copied over, and the verification compares them."""
+    target = open_target()
+    with target.write() as tx:
+        tx.insert_tenant(tenant("acme", metadata={"made": "by the target's server"}))
+    copy_store(source, target)
+    with target.read() as tx:
+        assert tx.get_tenant("acme") == tenant("acme")
+    assert tally(source).differences(tally(target)) == []
+
+    with source.write() as tx:
+        tx.revoke_api_key("acme-k1", T0 + timedelta(days=3))
+        ns = tx.get_namespace_by_name("acme", "ns")
+        assert ns is not None
+        changed = ns.model_copy(update={"config": NamespaceConfig(token_budget=123)})
+        tx.update_namespace("acme", changed)
+    assert [d.split(":")[0] for d in tally(source).differences(tally(target))] == ["records"]
+    again = copy_store(source, target)
+    assert (again.api_keys, again.namespaces) == (1, 1)
+    with target.read() as tx:
+        key = tx.get_api_key("acme-k1")
+        assert key is not None
+        assert key.revoked_at == T0 + timedelta(days=3)
+        assert tx.get_namespace_by_name("acme", "ns") == changed
+    assert tally(source).differences(tally(target)) == []

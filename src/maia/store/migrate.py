@@ -52,10 +52,12 @@ class Tally:
     namespaces: dict[str, int] = field(default_factory=dict)
     memories: dict[str, int] = field(default_factory=dict)
     checksums: dict[str, str] = field(default_factory=dict)
+    # Per tenant, a checksum of its own record, its keys and its namespaces.
+    records: dict[str, str] = field(default_factory=dict)
 
     def differences(self, other: Tally) -> list[str]:
         found: list[str] = []
-        for name in ("tenants", "api_keys", "namespaces", "memories", "checksums"):
+        for name in ("tenants", "api_keys", "namespaces", "memories", "checksums", "records"):
             mine, theirs = getattr(self, name), getattr(other, name)
             if mine != theirs:
                 found.append(f"{name}: source {mine} != target {theirs}")
@@ -99,8 +101,12 @@ def _copy_tenant(
     source: Store, target: Store, tenant: Tenant, report: CopyReport, tick: Progress
 ) -> None:
     with target.write() as tx:
-        if tx.get_tenant(tenant.id) is None:
+        held = tx.get_tenant(tenant.id)
+        if held is None:
             tx.insert_tenant(tenant)
+            report.tenants += 1
+        elif held != tenant:  # quotas, config: a server on the target made its own
+            tx.update_tenant(tenant)
             report.tenants += 1
         else:
             report.skipped += 1
@@ -114,8 +120,13 @@ def _copy_keys(source: Store, target: Store, tenant: str, report: CopyReport) ->
         keys = tx.list_api_keys(tenant)
     with target.write() as tx:
         for key in keys:
-            if tx.get_api_key(key.key) is not None:
-                report.skipped += 1
+            held = tx.get_api_key(key.key)
+            if held is not None:
+                if key.revoked_at is not None and held.revoked_at is None:
+                    tx.revoke_api_key(key.key, key.revoked_at)  # since the last copy
+                    report.api_keys += 1
+                else:
+                    report.skipped += 1
                 continue
             tx.insert_api_key(key)
             if key.revoked_at is not None:
@@ -132,7 +143,11 @@ def _copy_namespaces(source: Store, target: Store, tenant: str, report: CopyRepo
             for namespace in page:
                 held = tx.get_namespace_by_name(tenant, namespace.name)
                 if held is not None and held.id == namespace.id:
-                    report.skipped += 1
+                    if held != namespace:  # its config changed since the last copy
+                        tx.update_namespace(tenant, namespace)
+                        report.namespaces += 1
+                    else:
+                        report.skipped += 1
                     continue
                 if held is not None:
                     # A server started on the target made its own (``default``): while
@@ -209,8 +224,11 @@ def tally(store: Store) -> Tally:
     namespaces: dict[str, int] = {}
     memories: dict[str, int] = {}
     checksums: dict[str, str] = {}
+    records: dict[str, str] = {}
     keys = 0
     tenants = list(_tenants(store))
+    for tenant in tenants:
+        records[tenant.id] = _records_digest(store, tenant)
     with store.read() as tx:
         for tenant in tenants:
             keys += len(tx.list_api_keys(tenant.id))
@@ -230,7 +248,19 @@ def tally(store: Store) -> Tally:
             for edge in sorted(edges, key=lambda e: (e.source_id, e.target_id, e.type)):
                 digest.update(edge.model_dump_json().encode())
             checksums[tenant.id] = digest.hexdigest()
-    return Tally(len(tenants), keys, namespaces, memories, checksums)
+    return Tally(len(tenants), keys, namespaces, memories, checksums, records)
+
+
+def _records_digest(store: Store, tenant: Tenant) -> str:
+    digest = hashlib.sha256(tenant.model_dump_json().encode())
+    with store.read() as tx:
+        keys = sorted(tx.list_api_keys(tenant.id), key=lambda k: k.key)
+    for key in keys:
+        digest.update(key.model_dump_json().encode())
+    for page in _pages(store, lambda tx, page: tx.list_namespaces(tenant.id, page)):
+        for namespace in sorted(page, key=lambda n: n.id):
+            digest.update(namespace.model_dump_json().encode())
+    return digest.hexdigest()
 
 
 def _digest(reader: StoreReader, tenant: str, batch: list[Memory], digest: Hash) -> int:
