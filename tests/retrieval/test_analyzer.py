@@ -420,6 +420,13 @@ ENTITY_CASES: list[tuple[str, list[str]]] = [
     ("I", []),
     ("when where why how", []),
     ("", []),
+    # Contractions, number and time words, and sentence adverbs open no name.
+    ("Didn't Caroline go hiking?", ["Caroline"]),
+    ("I'm asking where Caroline went", ["Caroline"]),
+    ("Two weeks ago Caroline went out", ["Caroline"]),
+    ("Recently Caroline went hiking", ["Caroline"]),
+    ("Apparently Bob moved", ["Bob"]),
+    ("Kelly went home", ["Kelly"]),  # a name may end in -ly
 ]
 
 
@@ -459,3 +466,21 @@ def test_analyze_without_time_or_entities() -> None:
     assert result.entities == ()
     assert result.time is None
     assert result.keywords == ("find", "notes", "soup")
+
+
+@pytest.mark.parametrize(
+    ("query", "start", "end"),
+    [
+        ("in the last 0 days", "2024-07-17", "2024-07-18"),  # today, not an empty range
+        ("on 2 may", "2024-05-02", "2024-05-03"),
+        ("I think 2 may be enough", None, None),  # the verb
+        ("we met on 5/7/2023", "2023-05-07", "2023-05-08"),
+    ],
+)
+def test_edge_phrasings(query: str, start: str | None, end: str | None) -> None:
+    found = resolve_time(query, WED)
+    if start is None:
+        assert found is None
+    else:
+        assert found is not None
+        assert (found.start, found.end) == (d(start), d(end))

@@ -104,6 +104,7 @@ _AFTER_QUALIFIER = (
 _NUMBER_RE = r"\d+|" + "|".join(sorted(NUMBERS, key=len, reverse=True))
 _UNIT_RE = "days?|weeks?|months?|years?"
 _ORD = r"(?:st|nd|rd|th)?"
+_VERB_AFTER_MAY = "(?:be|have|not|also|well|need|want|take|help|get|come|go|make|seem)"
 # A weekday directly followed by a date ("Tuesday, May 7, 2023"): the date decides.
 _DATE_AHEAD = (
     rf",? (?:(?:the )?\d{{1,2}}{_ORD}(?: of)? (?:{_MONTH_RE})\b"
@@ -136,6 +137,9 @@ _NOT_ENTITIES = (
     | frozenset(MONTHS)
     | frozenset(WEEKDAYS)
     | frozenset("today yesterday tomorrow tonight last next this ago since until please ok".split())
+    | frozenset(NUMBERS)
+    | frozenset(UNITS)
+    | frozenset("recently lately earlier later".split())
 )
 # Words that open a sentence, capitalised there, but are no name; inside a name ("Apple
 # Store", "Health Check") they stay.
@@ -143,6 +147,10 @@ _OPENERS = frozenset(
     """
     hi hello hey thanks thank sorry yes yeah okay also maybe actually anyway well now
     note remember save store add forget delete update check help let say ask
+    apparently basically honestly frankly seriously really clearly obviously probably
+    possibly hopefully finally usually generally certainly definitely suddenly eventually
+    originally personally literally currently previously initially ideally unfortunately
+    fortunately luckily surprisingly interestingly naturally normally typically
     """.split()
 )
 
@@ -276,7 +284,7 @@ def _rules() -> list[tuple[re.Pattern[str], object]]:
 
     def within(m: re.Match[str], now: datetime) -> tuple[datetime, datetime]:
         unit = UNITS[m["unit"].lower()]
-        amount = _number(m["n"]) if m["n"] else 1
+        amount = max(_number(m["n"]) if m["n"] else 1, 1)  # "the last 0 days": today
         return _shift(_day(now), unit, amount if unit != "day" else amount - 1), _day(
             now
         ) + timedelta(days=1)
@@ -319,9 +327,13 @@ def _rules() -> list[tuple[re.Pattern[str], object]]:
 
     return [
         (r(r"(?P<y>\d{4})(?P<sep>[-/])(?P<m>\d{1,2})(?P=sep)(?P<d>\d{1,2})"), iso),
-        (r(r"(?P<m>\d{1,2})/(?P<d>\d{1,2})(?:/(?P<y>\d{2,4}))?"), slash),
+        (r(r"(?P<m>\d{1,2})/(?P<d>\d{1,2})(?:/(?P<y>\d{4}|\d{2}))?"), slash),
         (
-            r(rf"(?P<d>\d{{1,2}}){_ORD}(?: of)? (?P<mon>{_MONTH_RE})\.?,?(?: (?P<y>\d{{4}}))?"),
+            # "2 may be enough": a lowercase "may" before a verb is one.
+            r(
+                rf"(?P<d>\d{{1,2}}){_ORD}(?: of)? (?!(?-i:may) {_VERB_AFTER_MAY}\b)"
+                rf"(?P<mon>{_MONTH_RE})\.?,?(?: (?P<y>\d{{4}}))?"
+            ),
             day_month,
         ),
         (r(rf"(?P<mon>{_MONTH_RE})\.? (?P<d>\d{{1,2}}){_ORD}(?:,? (?P<y>\d{{4}}))?"), day_month),
@@ -419,9 +431,13 @@ _TEMPORAL = re.compile(
 )
 
 
+_CLITIC = re.compile(r"(?:n['’]t|['’](?:s|m|ve|ll|d|re))$")
+
+
 def _bare(word: str) -> str:
-    """``"Alice's"`` -> ``"alice"``: a word without its possessive, for list look-ups."""
-    return word.lower().removesuffix("'s").removesuffix("’s").strip("'’")
+    """``"Alice's"`` -> ``"alice"``, ``"Didn't"`` -> ``"did"``: a word without its
+    possessive or contraction, for list look-ups."""
+    return _CLITIC.sub("", word.lower()).strip("'’")
 
 
 def entities(query: str) -> list[str]:
