@@ -427,6 +427,9 @@ ENTITY_CASES: list[tuple[str, list[str]]] = [
     ("Recently Caroline went hiking", ["Caroline"]),
     ("Apparently Bob moved", ["Bob"]),
     ("Kelly went home", ["Kelly"]),  # a name may end in -ly
+    # A capital need not be ASCII; a lower-case letter that is not opens no name.
+    ("What did Émile say?", ["Émile"]),
+    ("Ask Øyvind about the école near Caroline", ["Øyvind", "Caroline"]),
 ]
 
 

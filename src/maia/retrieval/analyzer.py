@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import calendar
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -418,7 +419,9 @@ def resolve_time(query: str, now: datetime) -> TimeRange | None:
     return None if best is None else best[1]
 
 
-_ENTITY = re.compile(r"\b[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)*")
+# A capital: ASCII, or any other letter (kept only if upper case: "Émile", not "école").
+_CAPITAL = r"(?:[A-Z]|[^\x00-\x7f\W\d_])"
+_ENTITY = re.compile(rf"\b{_CAPITAL}[\w'’-]*(?:\s+{_CAPITAL}[\w'’-]*)*")
 _QUOTED = re.compile(r"[\"“]([^\"”]{2,60})[\"”]")
 _RECALL = re.compile(
     r"\b(?:what did (?:i|we|you) (?:say|tell|mention|write|note)|do you remember|remind me|"
@@ -440,11 +443,25 @@ def _bare(word: str) -> str:
     return _CLITIC.sub("", word.lower()).strip("'’")
 
 
+def _capitalised(words: list[str]) -> Iterator[list[str]]:
+    """The runs of ``words`` that begin with an upper-case letter."""
+    run: list[str] = []
+    for word in words:
+        if word[0].isupper():
+            run.append(word)
+        elif run:
+            yield run
+            run = []
+    if run:
+        yield run
+
+
 def entities(query: str) -> list[str]:
     """Names in the query: capitalised runs (not sentence starters) and quoted phrases."""
     found: list[str] = [m.group(1).strip() for m in _QUOTED.finditer(query)]
-    for match in _ENTITY.finditer(query):
-        parts = [p for p in match.group(0).split() if _bare(p) not in _NOT_ENTITIES]
+    runs = (run for m in _ENTITY.finditer(query) for run in _capitalised(m.group(0).split()))
+    for run in runs:
+        parts = [p for p in run if _bare(p) not in _NOT_ENTITIES]
         while parts and _bare(parts[0]) in _OPENERS:
             parts.pop(0)
         name = " ".join(parts)
