@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from maia import InvalidInput, Maia, Settings, Unavailable
+from maia import Conflict, InvalidInput, Maia, Settings, Unavailable
 from maia.store.sqlite import SQLiteStore
 from maia.store.sqlite.backup import backup_database, check_database, restore_database
 from maia.store.sqlite.schema import SCHEMA_VERSION
@@ -111,6 +111,28 @@ def test_restore_refuses_a_non_empty_data_dir_unless_forced(
     with Maia.open(settings=make_settings(data_dir=target)) as copy:
         assert copy.get_memory(ids["tea"]).content == "Alice prefers green tea"
         assert copy.count_memories() == 8
+
+
+def test_restore_refuses_a_database_that_is_open(
+    maia: Maia, make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
+    """Whatever an open store wrote next would land in the replaced file: lost."""
+    ids = populate(maia)
+    maia.backup(tmp_path / "b.db")
+    target = tmp_path / "target"
+    with Maia.open(settings=make_settings(data_dir=target)) as other:
+        other.remember("something else entirely")
+        with pytest.raises(Conflict, match="is open"):
+            restore_database(tmp_path / "b.db", target, force=True)
+        reader = SQLiteStore(target / "maia.db")  # a second store on it: also refused
+        other.close()
+        with pytest.raises(Conflict, match="is open"):
+            Maia.restore(tmp_path / "b.db", target, force=True)
+        reader.close()
+    assert (target / "maia.db").exists()
+    restore_database(tmp_path / "b.db", target, force=True)  # all closed now
+    with Maia.open(settings=make_settings(data_dir=target)) as copy:
+        assert copy.get_memory(ids["tea"]).content == "Alice prefers green tea"
 
 
 def test_restore_checks_the_source(maia: Maia, tmp_path: Path) -> None:

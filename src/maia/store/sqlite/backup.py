@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from maia.errors import InvalidInput
+from maia.store.sqlite import inuse
 from maia.store.sqlite.schema import SCHEMA_VERSION
 from maia.store.sqlite.store import DATABASE_FILE
 
@@ -115,9 +116,10 @@ def restore_database(source: Path, data_dir: Path, *, force: bool = False) -> Pa
     data_dir.mkdir(parents=True, exist_ok=True)
     target = data_dir / DATABASE_FILE
     staged = data_dir / f".{DATABASE_FILE}.restore"
-    backup_database(source, staged, overwrite=True)
-    # A WAL or index left from the old database must not be applied to the new one.
-    for name in (f"{DATABASE_FILE}-wal", f"{DATABASE_FILE}-shm", *_DERIVED):
-        (data_dir / name).unlink(missing_ok=True)
-    os.replace(staged, target)
+    with inuse.exclusively(target):
+        backup_database(source, staged, overwrite=True)
+        # A WAL or index left from the old database must not be applied to the new one.
+        for name in (f"{DATABASE_FILE}-wal", f"{DATABASE_FILE}-shm", *_DERIVED):
+            (data_dir / name).unlink(missing_ok=True)
+        os.replace(staged, target)
     return target

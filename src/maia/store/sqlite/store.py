@@ -12,6 +12,7 @@ from typing import Literal
 
 from maia.errors import Unavailable
 from maia.store.base import StoreReader, StoreWriter
+from maia.store.sqlite import inuse
 from maia.store.sqlite.schema import migrate
 from maia.store.sqlite.session import SQLiteSession
 
@@ -34,6 +35,7 @@ class SQLiteStore:
         self._path = Path(path)
         self._synchronous = synchronous.upper()
         self._path.parent.mkdir(parents=True, exist_ok=True)
+        self._in_use = inuse.hold_shared(self._path)  # no restore while this is open
         self._write_lock = threading.Lock()
         self._readers_lock = threading.Lock()
         # Each reader with the thread it belongs to (closed once that thread has ended).
@@ -154,3 +156,4 @@ class SQLiteStore:
                     conn.close()
                 self._readers.clear()
             self._writer.close()
+            inuse.release(self._in_use)
