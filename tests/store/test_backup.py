@@ -94,18 +94,23 @@ def test_backup_of_a_closed_store_is_refused(tmp_path: Path) -> None:
         store.backup(tmp_path / "b.db")
 
 
+def backed_up(maia: Maia, tmp_path: Path) -> tuple[dict[str, str], Path, Path]:
+    """``maia`` populated and backed up: the ids, the backup, a data dir to restore to."""
+    ids = populate(maia)
+    maia.backup(tmp_path / "b.db")
+    return ids, tmp_path / "b.db", tmp_path / "target"
+
+
 def test_restore_refuses_a_non_empty_data_dir_unless_forced(
     maia: Maia, make_settings: Callable[..., Settings], tmp_path: Path
 ) -> None:
-    ids = populate(maia)
-    maia.backup(tmp_path / "b.db")
-    target = tmp_path / "target"
+    ids, backup, target = backed_up(maia, tmp_path)
     with Maia.open(settings=make_settings(data_dir=target)) as other:
         other.remember("something else entirely")
     (target / "maia.db-wal").write_bytes(b"stale")  # must never be applied to the copy
     with pytest.raises(InvalidInput, match="not empty"):
-        restore_database(tmp_path / "b.db", target)
-    restore_database(tmp_path / "b.db", target, force=True)
+        restore_database(backup, target)
+    restore_database(backup, target, force=True)
     assert not (target / "maia.db-wal").exists()
     assert not (target / "vectors.usearch").exists()
     with Maia.open(settings=make_settings(data_dir=target)) as copy:
@@ -117,20 +122,17 @@ def test_restore_refuses_a_database_that_is_open(
     maia: Maia, make_settings: Callable[..., Settings], tmp_path: Path
 ) -> None:
     """Whatever an open store wrote next would land in the replaced file: lost."""
-    ids = populate(maia)
-    maia.backup(tmp_path / "b.db")
-    target = tmp_path / "target"
+    ids, backup, target = backed_up(maia, tmp_path)
     with Maia.open(settings=make_settings(data_dir=target)) as other:
-        other.remember("something else entirely")
+        other.remember("written while open")
         with pytest.raises(Conflict, match="is open"):
-            restore_database(tmp_path / "b.db", target, force=True)
+            restore_database(backup, target, force=True)
         reader = SQLiteStore(target / "maia.db")  # a second store on it: also refused
         other.close()
         with pytest.raises(Conflict, match="is open"):
-            Maia.restore(tmp_path / "b.db", target, force=True)
+            Maia.restore(backup, target, force=True)
         reader.close()
-    assert (target / "maia.db").exists()
-    restore_database(tmp_path / "b.db", target, force=True)  # all closed now
+    restore_database(backup, target, force=True)  # all closed now
     with Maia.open(settings=make_settings(data_dir=target)) as copy:
         assert copy.get_memory(ids["tea"]).content == "Alice prefers green tea"
 
