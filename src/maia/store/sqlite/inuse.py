@@ -31,12 +31,15 @@ def hold_shared(database: Path) -> int | None:
     """Marks ``database`` as open until ``release``; returns the handle to release."""
     if fcntl is None:  # pragma: no cover - Windows
         return None
-    handle = os.open(_lock_file(database), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        handle = os.open(_lock_file(database), os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError:  # a read-only directory: SQLite will say what it can do there
+        return None
     try:
         fcntl.flock(handle, fcntl.LOCK_SH)  # waits only while a restore runs
     except OSError:
         os.close(handle)
-        raise
+        return None
     return handle
 
 
