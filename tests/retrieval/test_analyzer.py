@@ -478,6 +478,8 @@ def test_analyze_without_time_or_entities() -> None:
         ("on 2 may", "2024-05-02", "2024-05-03"),
         ("I think 2 may be enough", None, None),  # the verb
         ("we met on 5/7/2023", "2023-05-07", "2023-05-08"),
+        ("what happened at 2023-05-07T10:00:00Z", "2023-05-07", "2023-05-08"),
+        ("since 2023-05-07T10:00:00.5+02:00", "2023-05-07", None),
     ],
 )
 def test_edge_phrasings(query: str, start: str | None, end: str | None) -> None:

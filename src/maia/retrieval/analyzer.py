@@ -327,7 +327,14 @@ def _rules() -> list[tuple[re.Pattern[str], object]]:
         return _day(now) - timedelta(days=14), _day(now) + timedelta(days=1)
 
     return [
-        (r(r"(?P<y>\d{4})(?P<sep>[-/])(?P<m>\d{1,2})(?P=sep)(?P<d>\d{1,2})"), iso),
+        (
+            # A time of day after the date ("2023-05-07T10:00:00Z") is part of it.
+            r(
+                r"(?P<y>\d{4})(?P<sep>[-/])(?P<m>\d{1,2})(?P=sep)(?P<d>\d{1,2})"
+                r"(?:T\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?"
+            ),
+            iso,
+        ),
         (r(r"(?P<m>\d{1,2})/(?P<d>\d{1,2})(?:/(?P<y>\d{4}|\d{2}))?"), slash),
         (
             # "2 may be enough": a lowercase "may" before a verb is one.
