@@ -7,8 +7,8 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from maia.models import SYSTEM_TENANT, Stats
-from maia.service.base import every
 from maia.service.relations import RelationOps
+from maia.store.base import every
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from maia.errors import Forbidden
-from maia.models import Page, utcnow
+from maia.models import utcnow
 from maia.retrieval.embed.base import Vectors
 from maia.retrieval.engine import RetrievalEngine
 from maia.security.audit import AuditLog
@@ -31,17 +31,6 @@ def new_id() -> str:
 
 
 T = TypeVar("T")
-
-
-def every(fetch: Callable[[Page], Sequence[T]], size: int = 1000) -> Iterator[T]:
-    """Every item of a paged listing, fetched ``size`` at a time."""
-    offset = 0
-    while True:
-        page = fetch(Page(limit=size, offset=offset))
-        yield from page
-        if len(page) < size:
-            return
-        offset += size
 
 
 class Timings:

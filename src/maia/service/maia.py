@@ -23,14 +23,14 @@ from maia.retrieval.tokens import token_counter
 from maia.security.audit import AuditLog
 from maia.security.principal import Principal
 from maia.service.access import AccessRecorder
-from maia.service.base import DEFAULT_TENANT, Clock, StripedLocks, Timings, every
+from maia.service.base import DEFAULT_TENANT, Clock, StripedLocks, Timings
 from maia.service.context import ContextOps
 from maia.service.learning import LearningOps
 from maia.service.stores import check_location, is_database_url, open_store
 from maia.service.tenants import TenantOps, UsageMeter
 from maia.service.transfer import TransferOps
 from maia.settings import Settings
-from maia.store.base import Store
+from maia.store.base import Store, every
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ all or nothing. Every method takes the tenant id and filters by it.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
@@ -347,6 +347,17 @@ def batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
             batch = []
     if batch:
         yield batch
+
+
+def every(fetch: Callable[[Page], Sequence[T]], size: int = 1000) -> Iterator[T]:
+    """Every item of a paged listing, fetched ``size`` at a time."""
+    offset = 0
+    while True:
+        page = fetch(Page(limit=size, offset=offset))
+        yield from page
+        if len(page) < size:
+            return
+        offset += size
 
 
 def chunked(items: Sequence[T], size: int = 500) -> Iterator[Sequence[T]]:

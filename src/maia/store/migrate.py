@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeVar
 
 from maia.errors import Conflict
-from maia.models import ZERO_TIME, Memory, MemoryFilter, Page, Tenant
-from maia.store.base import Store, StoreReader, VectorRow, batched, chunked
+from maia.models import ZERO_TIME, ApiKey, Memory, MemoryFilter, Page, Tenant
+from maia.store.base import Store, StoreReader, VectorRow, batched, chunked, every
 
 if TYPE_CHECKING:
     from hashlib import _Hash as Hash
@@ -227,12 +227,12 @@ def tally(store: Store) -> Tally:
     records: dict[str, str] = {}
     keys = 0
     tenants = list(_tenants(store))
-    for tenant in tenants:
-        records[tenant.id] = _records_digest(store, tenant)
     with store.read() as tx:
         for tenant in tenants:
-            keys += len(tx.list_api_keys(tenant.id))
+            api_keys = tx.list_api_keys(tenant.id)
+            keys += len(api_keys)
             namespaces[tenant.id] = tx.count_namespaces(tenant.id)
+            records[tenant.id] = _records_digest(tx, tenant, api_keys)
             digest = hashlib.sha256()
             count = 0
             ids: list[str] = []
@@ -251,15 +251,14 @@ def tally(store: Store) -> Tally:
     return Tally(len(tenants), keys, namespaces, memories, checksums, records)
 
 
-def _records_digest(store: Store, tenant: Tenant) -> str:
+def _records_digest(reader: StoreReader, tenant: Tenant, keys: list[ApiKey]) -> str:
+    """The tenant's record, its keys and its namespaces, each in a fixed order."""
     digest = hashlib.sha256(tenant.model_dump_json().encode())
-    with store.read() as tx:
-        keys = sorted(tx.list_api_keys(tenant.id), key=lambda k: k.key)
-    for key in keys:
+    for key in sorted(keys, key=lambda k: k.key):
         digest.update(key.model_dump_json().encode())
-    for page in _pages(store, lambda tx, page: tx.list_namespaces(tenant.id, page)):
-        for namespace in sorted(page, key=lambda n: n.id):
-            digest.update(namespace.model_dump_json().encode())
+    held = every(lambda page: reader.list_namespaces(tenant.id, page), PAGE)
+    for namespace in sorted(held, key=lambda n: n.id):
+        digest.update(namespace.model_dump_json().encode())
     return digest.hexdigest()
 
 
