@@ -28,6 +28,7 @@ from maia.errors import (
     Unauthorized,
     Unavailable,
 )
+from maia.models.common import UNPAIRED_SURROGATES
 
 log = logging.getLogger(__name__)
 
@@ -189,9 +190,8 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _unencodable_text(request: Request, exc: UnicodeEncodeError) -> Response:
         # JSON may spell lone surrogates ("\ud800"); such text cannot be stored or sent
         # as UTF-8. Only request text can hold them, and writes roll back on the error.
-        details = "text must be valid Unicode: unpaired surrogate characters are not allowed"
         return json_response(
-            envelope("invalid request body", "INVALID_INPUT", details), status_code=400
+            envelope("invalid request body", "INVALID_INPUT", UNPAIRED_SURROGATES), status_code=400
         )
 
     @app.exception_handler(Exception)

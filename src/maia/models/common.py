@@ -17,6 +17,8 @@ MAX_OFFSET = 2**53 - 1
 # Deeper JSON cannot be serialised back (pydantic stops near 255 levels): refused on
 # the way in, so what is stored can always be read.
 MAX_METADATA_DEPTH = 32
+# JSON may spell lone surrogates ("\ud800"): such text can be neither stored nor sent.
+UNPAIRED_SURROGATES = "text must be valid Unicode: unpaired surrogate characters are not allowed"
 
 # Go's zero time: the contract sends it where a timestamp is required but unset.
 ZERO_TIME = datetime(1, 1, 1, tzinfo=UTC)

@@ -20,7 +20,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from maia.models.common import NamespaceName, OptionalUtcDatetime, Tags, UtcDatetime
+from maia.models.common import (
+    UNPAIRED_SURROGATES,
+    NamespaceName,
+    OptionalUtcDatetime,
+    Tags,
+    UtcDatetime,
+)
 from maia.models.memory import Edge, Memory
 from maia.models.namespace import Namespace, NamespaceConfig
 
@@ -246,9 +252,7 @@ def decode(line: str) -> Record:
     if not isinstance(data, dict):
         raise RecordError("a record must be a JSON object")
     if "\\u" in line and _has_lone_surrogate(data):  # JSON can spell "\ud800"
-        raise RecordError(
-            "text must be valid Unicode: unpaired surrogate characters are not allowed"
-        )
+        raise RecordError(UNPAIRED_SURROGATES)
     kind = data.get("kind")
     model = _MODELS.get(kind) if isinstance(kind, str) else None
     if model is None:
