@@ -28,7 +28,7 @@ import re
 import unicodedata
 from collections.abc import Iterator, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 import psycopg
 from psycopg.rows import TupleRow
@@ -676,24 +676,22 @@ class PostgresSession(TenantSQL, VectorSQL):
     # -- namespaces --------------------------------------------------------------------
 
     def get_namespace(self, tenant: str, id_or_name: str) -> Namespace | None:
-        if has_nul(id_or_name):
-            return None
-        lock = " FOR UPDATE" if self._writable else ""
-        row = self._conn.execute(
-            f"SELECT {_NAMESPACE_COLUMNS} FROM namespaces WHERE tenant_id = %s AND id = %s{lock}",
-            (tenant, id_or_name),
-        ).fetchone()
-        if row is not None:
-            return _namespace(row)
-        return self.get_namespace_by_name(tenant, id_or_name)
+        found = self._namespace_where("id", tenant, id_or_name)
+        return found if found is not None else self._namespace_where("name", tenant, id_or_name)
 
     def get_namespace_by_name(self, tenant: str, name: str) -> Namespace | None:
-        if has_nul(name):
+        return self._namespace_where("name", tenant, name)
+
+    def _namespace_where(
+        self, column: Literal["id", "name"], tenant: str, value: str
+    ) -> Namespace | None:
+        if has_nul(value):
             return None
         lock = " FOR UPDATE" if self._writable else ""
         row = self._conn.execute(
-            f"SELECT {_NAMESPACE_COLUMNS} FROM namespaces WHERE tenant_id = %s AND name = %s{lock}",
-            (tenant, name),
+            f"SELECT {_NAMESPACE_COLUMNS} FROM namespaces "
+            f"WHERE tenant_id = %s AND {column} = %s{lock}",
+            (tenant, value),
         ).fetchone()
         return None if row is None else _namespace(row)
 

@@ -7,7 +7,7 @@ import re
 import sqlite3
 from collections.abc import Iterator, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from maia.errors import AlreadyExists
 from maia.models import (
@@ -559,18 +559,18 @@ class SQLiteSession(TenantSQL):
     # -- namespaces --------------------------------------------------------------------
 
     def get_namespace(self, tenant: str, id_or_name: str) -> Namespace | None:
-        row = self._conn.execute(
-            f"SELECT {_NAMESPACE_COLUMNS} FROM namespaces WHERE tenant_id = ? AND id = ?",
-            (tenant, id_or_name),
-        ).fetchone()
-        if row is not None:
-            return _namespace(row)
-        return self.get_namespace_by_name(tenant, id_or_name)
+        found = self._namespace_where("id", tenant, id_or_name)
+        return found if found is not None else self._namespace_where("name", tenant, id_or_name)
 
     def get_namespace_by_name(self, tenant: str, name: str) -> Namespace | None:
+        return self._namespace_where("name", tenant, name)
+
+    def _namespace_where(
+        self, column: Literal["id", "name"], tenant: str, value: str
+    ) -> Namespace | None:
         row = self._conn.execute(
-            f"SELECT {_NAMESPACE_COLUMNS} FROM namespaces WHERE tenant_id = ? AND name = ?",
-            (tenant, name),
+            f"SELECT {_NAMESPACE_COLUMNS} FROM namespaces WHERE tenant_id = ? AND {column} = ?",
+            (tenant, value),
         ).fetchone()
         return None if row is None else _namespace(row)
 
