@@ -1,31 +1,47 @@
-"""Exact vector search over in-memory blocks, one block per (tenant, namespace)."""
+"""Exact vector search over in-memory blocks, one block per (tenant, namespace).
+
+A scan reads a half-precision copy of each block (half the memory traffic of the f32
+rows, and SIMD dot products from ``simsimd``), then re-scores, in f32, every row whose
+approximate score is within ``MARGIN`` of the k-th best: the result is the exact top k,
+with exact scores."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
+import simsimd
 
 from maia.retrieval.embed.base import Vectors
 
 Keys = npt.NDArray[np.int64]
+Scores = npt.NDArray[np.float32]
+
+# Far above the error of an f16 dot product of unit vectors (under 1e-3 measured on
+# 384-d embeddings): every row that could be in the exact top k is re-scored.
+MARGIN = 0.01
+# Re-scoring more than this share of the rows costs more than an f32 scan of them all.
+RESCORE_SHARE = 0.25
 
 
 @dataclass
 class Block:
-    """A growable matrix of unit vectors and their keys; removal swaps in the last row."""
+    """A growable matrix of unit vectors and their keys; removal swaps in the last row.
+    ``half`` holds the same rows in f16, for scans."""
 
     dim: int
     keys: Keys = field(init=False)
     matrix: Vectors = field(init=False)
+    half: npt.NDArray[np.float16] = field(init=False)
     size: int = 0
     rows: dict[int, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.keys = np.zeros(16, dtype=np.int64)
         self.matrix = np.zeros((16, self.dim), dtype=np.float32)
+        self.half = np.zeros((16, self.dim), dtype=np.float16)
 
     def add(self, key: int, vector: npt.NDArray[np.float32]) -> None:
         row = self.rows.get(key)
@@ -37,14 +53,17 @@ class Block:
             self.rows[key] = row
             self.keys[row] = key
         self.matrix[row] = vector
+        self.half[row] = vector
 
     def _grow(self) -> None:
         capacity = len(self.keys) * 2
         keys = np.zeros(capacity, dtype=np.int64)
         matrix = np.zeros((capacity, self.dim), dtype=np.float32)
+        half = np.zeros((capacity, self.dim), dtype=np.float16)
         keys[: self.size] = self.keys[: self.size]
         matrix[: self.size] = self.matrix[: self.size]
-        self.keys, self.matrix = keys, matrix
+        half[: self.size] = self.half[: self.size]
+        self.keys, self.matrix, self.half = keys, matrix, half
 
     def remove(self, key: int) -> bool:
         row = self.rows.pop(key, None)
@@ -55,6 +74,7 @@ class Block:
             moved = int(self.keys[last])
             self.keys[row] = moved
             self.matrix[row] = self.matrix[last]
+            self.half[row] = self.half[last]
             self.rows[moved] = row
         self.size = last
         return True
@@ -63,40 +83,57 @@ class Block:
         row = self.rows.get(key)
         return None if row is None else self.matrix[row]
 
-    def scores(self, query: npt.NDArray[np.float32]) -> tuple[Keys, npt.NDArray[np.float32]]:
-        # einsum, not BLAS: OpenBLAS splits a matrix-vector product over threads that
-        # spin while waiting, which made a 10K scan 10x slower on a busy 2-core machine.
-        return self.keys[: self.size], np.einsum("ij,j->i", self.matrix[: self.size], query)
+    def approximate(self, query: npt.NDArray[np.float16]) -> Scores:
+        """Every row's dot product with ``query``, from the f16 copy (within ``MARGIN``)."""
+        if not self.size:
+            return np.empty(0, np.float32)
+        found = simsimd.cdist(query[None, :], self.half[: self.size], metric="dot", threads=1)
+        return np.asarray(found, dtype=np.float32).reshape(-1)
 
     def rescore(
-        self, rows: list[int], query: npt.NDArray[np.float32]
-    ) -> tuple[Keys, npt.NDArray[np.float32]]:
-        """The keys and exact scores of some rows (candidates from the HNSW graph)."""
-        picked = np.fromiter(rows, np.intp, len(rows))
+        self, rows: Sequence[int] | npt.NDArray[np.intp], query: Vectors
+    ) -> tuple[Keys, Scores]:
+        """The keys and exact f32 scores of some rows."""
+        picked = np.asarray(rows, dtype=np.intp)
+        # einsum, not BLAS: OpenBLAS splits a matrix-vector product over threads that
+        # spin while waiting, which made a 10K scan 10x slower on a busy 2-core machine.
         return self.keys[picked], np.einsum("ij,j->i", self.matrix[picked], query)
 
 
-def top_k(
-    parts: Iterable[tuple[Keys, npt.NDArray[np.float32]]],
-    k: int,
-    allowed: Keys | None = None,
+def scan(
+    blocks: Sequence[Block], query: npt.NDArray[np.float32], k: int, allowed: Keys | None = None
 ) -> list[tuple[int, float]]:
-    """The ``k`` best (key, score) pairs over several blocks' scores, best first.
-    ``allowed`` (keys) restricts the candidates."""
-    key_parts: list[Keys] = []
-    score_parts: list[npt.NDArray[np.float32]] = []
-    for keys, scores in parts:
-        if allowed is not None:
-            mask = np.isin(keys, allowed, assume_unique=True)
-            keys, scores = keys[mask], scores[mask]
-        key_parts.append(keys)
-        score_parts.append(scores)
-    if not key_parts or k <= 0:
+    """The exact ``k`` best (key, score) pairs over whole blocks, best first; ``allowed``
+    (keys) restricts the candidates."""
+    if k <= 0:
         return []
-    keys = np.concatenate(key_parts)
-    scores = np.concatenate(score_parts)
+    half = query.astype(np.float16)
+    parts: list[tuple[Keys, Scores]] = []
+    for block in blocks:
+        rows = np.arange(block.size, dtype=np.intp)
+        if allowed is not None:
+            rows = rows[np.isin(block.keys[: block.size], allowed, assume_unique=True)]
+        if len(rows) > k:
+            # Only rows that may beat the k-th best (approximately) are measured exactly.
+            approx = block.approximate(half)[rows]
+            kth = float(np.partition(approx, len(approx) - k)[len(approx) - k])
+            close = approx >= kth - MARGIN
+            if int(np.count_nonzero(close)) <= RESCORE_SHARE * len(rows):
+                rows = rows[close]
+        parts.append(block.rescore(rows, query))
+    return top_k(parts, k)
+
+
+def top_k(parts: Sequence[tuple[Keys, Scores]], k: int) -> list[tuple[int, float]]:
+    """The ``k`` best (key, score) pairs over several blocks' scores, best first."""
+    if not parts or k <= 0:
+        return []
+    keys = np.concatenate([keys for keys, _ in parts])
+    scores = np.concatenate([scores for _, scores in parts])
     if len(keys) > k:
-        best = np.argpartition(-scores, k - 1)[:k]
+        # Everything tied with the k-th best stays, so that ties are cut by key below.
+        kth = np.partition(scores, len(scores) - k)[len(scores) - k]
+        best = scores >= kth
         keys, scores = keys[best], scores[best]
-    order = np.lexsort((keys, -scores))
+    order = np.lexsort((keys, -scores))[:k]
     return [(int(keys[i]), float(scores[i])) for i in order]

@@ -24,7 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 from maia.retrieval.embed.base import Vectors
-from maia.retrieval.index.exact import Block, Keys, top_k
+from maia.retrieval.index.exact import Block, Keys, scan, top_k
 
 log = logging.getLogger(__name__)
 
@@ -218,7 +218,7 @@ class VectorIndex:
             if allowed is not None:
                 candidates = min(candidates, len(allowed))
             if candidates <= self.exact_limit:
-                return top_k((block.scores(query) for block in blocks), k, allowed)
+                return scan(blocks, query, k, allowed)
             return self._search_hnsw(query, scope, k, allowed, blocks)
 
     def _search_hnsw(
@@ -251,9 +251,9 @@ class VectorIndex:
                 rows.setdefault(where, []).append(row)
                 found += 1
         if found < min(k, in_scope):
-            return top_k((block.scores(query) for block in blocks), k, allowed)
+            return scan(blocks, query, k, allowed)
         return top_k(
-            (self._blocks[where].rescore(picked, query) for where, picked in rows.items()), k
+            [self._blocks[where].rescore(picked, query) for where, picked in rows.items()], k
         )
 
     # -- persistence ---------------------------------------------------------------------

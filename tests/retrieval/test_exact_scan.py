@@ -1,0 +1,115 @@
+"""The exact scan: approximate (f16) scores choose what is re-scored in f32, and the
+result is still the exact top k with exact scores, ties ordered by key."""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+
+from maia.retrieval.index import exact
+from maia.retrieval.index.exact import Block, scan
+
+Matrix = npt.NDArray[np.float32]
+
+
+def unit(vectors: Matrix) -> Matrix:
+    return (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
+
+
+def block_of(vectors: Matrix, first_key: int = 1) -> Block:
+    block = Block(vectors.shape[1])
+    for i, vector in enumerate(vectors):
+        block.add(first_key + i, vector)
+    return block
+
+
+def reference(
+    vectors: Matrix, query: Matrix, k: int, keys: list[int] | None = None
+) -> list[tuple[int, float]]:
+    """Every row scored in f32, best first, ties by key."""
+    keys = keys if keys is not None else list(range(1, len(vectors) + 1))
+    scores = np.einsum("ij,j->i", vectors, query)
+    ranked = sorted(zip(keys, scores.tolist(), strict=True), key=lambda p: (-p[1], p[0]))
+    return [(key, score) for key, score in ranked[:k]]
+
+
+@pytest.mark.parametrize("k", [1, 10, 100, 999, 1000, 5000])
+def test_scan_is_the_exact_top_k(k: int) -> None:
+    rng = np.random.default_rng(3)
+    vectors = unit(rng.standard_normal((1000, 384)).astype(np.float32))
+    block = block_of(vectors)
+    for query in unit(rng.standard_normal((5, 384)).astype(np.float32)):
+        found = scan([block], query, k)
+        expected = reference(vectors, query, k)
+        assert [key for key, _ in found] == [key for key, _ in expected]
+        assert [s for _, s in found] == pytest.approx([s for _, s in expected], abs=1e-6)
+
+
+def test_near_ties_finer_than_half_precision_are_ranked_exactly() -> None:
+    # Scores apart by ~1e-5: the f16 copy cannot tell them apart, the f32 rows can.
+    rng = np.random.default_rng(4)
+    base = unit(rng.standard_normal((1, 384)).astype(np.float32))[0]
+    vectors = unit(base + 1e-3 * rng.standard_normal((3000, 384)).astype(np.float32))
+    block = block_of(vectors)
+    query = base
+    found = scan([block], query, 50)
+    assert [key for key, _ in found] == [key for key, _ in reference(vectors, query, 50)]
+
+
+def test_equal_vectors_are_ordered_by_key() -> None:
+    vectors = unit(np.ones((500, 16), dtype=np.float32))
+    found = scan([block_of(vectors, first_key=10)], vectors[0], 20)
+    assert [key for key, _ in found] == list(range(10, 30))
+
+
+def test_only_rows_near_the_kth_best_are_rescored(monkeypatch: pytest.MonkeyPatch) -> None:
+    rescored: list[int] = []
+    original = Block.rescore
+
+    def counting(self: Block, rows: npt.NDArray[np.intp], query: Matrix) -> object:
+        rescored.append(len(rows))
+        return original(self, rows, query)
+
+    monkeypatch.setattr(Block, "rescore", counting)
+    rng = np.random.default_rng(5)
+    vectors = unit(rng.standard_normal((10_000, 384)).astype(np.float32))
+    query = unit(rng.standard_normal((1, 384)).astype(np.float32))[0]
+    found = scan([block_of(vectors)], query, 100)
+    assert [key for key, _ in found] == [key for key, _ in reference(vectors, query, 100)]
+    assert 100 <= rescored[0] <= exact.RESCORE_SHARE * 10_000
+
+
+def test_allowed_keys_and_several_blocks() -> None:
+    rng = np.random.default_rng(6)
+    a = unit(rng.standard_normal((800, 64)).astype(np.float32))
+    b = unit(rng.standard_normal((700, 64)).astype(np.float32))
+    blocks = [block_of(a, first_key=1), block_of(b, first_key=1001)]
+    allowed = np.array(sorted(rng.choice(np.arange(1, 1701), 600, replace=False)), np.int64)
+    every = np.concatenate([a, b])
+    keys = list(range(1, 801)) + list(range(1001, 1701))
+    for query in unit(rng.standard_normal((5, 64)).astype(np.float32)):
+        found = scan(blocks, query, 30)
+        assert [key for key, _ in found] == [key for key, _ in reference(every, query, 30, keys)]
+        kept = [i for i, key in enumerate(keys) if key in set(allowed.tolist())]
+        expected = reference(every[kept], query, 30, [keys[i] for i in kept])
+        found = scan(blocks, query, 30, allowed)
+        assert [key for key, _ in found] == [key for key, _ in expected]
+
+
+def test_removals_and_replacements_keep_the_half_copy_in_step() -> None:
+    rng = np.random.default_rng(7)
+    vectors = unit(rng.standard_normal((2000, 32)).astype(np.float32))
+    block = block_of(vectors)
+    alive = dict(enumerate(vectors, start=1))
+    for key in rng.choice(np.arange(1, 2001), 700, replace=False).tolist():
+        assert block.remove(key)
+        del alive[key]
+    for key in list(alive)[:300]:  # new vectors under existing keys
+        alive[key] = unit(rng.standard_normal((1, 32)).astype(np.float32))[0]
+        block.add(key, alive[key])
+    keys = sorted(alive)
+    matrix = np.stack([alive[key] for key in keys])
+    for query in unit(rng.standard_normal((5, 32)).astype(np.float32)):
+        found = scan([block], query, 40)
+        assert [key for key, _ in found] == [key for key, _ in reference(matrix, query, 40, keys)]
