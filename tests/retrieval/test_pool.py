@@ -18,6 +18,7 @@ from maia.retrieval.analyzer import analyze, entities
 from maia.retrieval.engine import PREVIOUS_TEXT_SHARE, SearchPlan, _Pool
 from maia.retrieval.entities import EntityMatcher, entity_matcher
 from maia.store.base import RankRow
+from maia.store.timestamps import to_micros
 
 NOW = datetime(2025, 6, 15, 12, 0, tzinfo=UTC)
 
@@ -61,7 +62,7 @@ def pool(
 
 
 def row(seq: int, content: str) -> RankRow:
-    return RankRow(seq, f"id-{seq}", content, NOW, 0, 1.0)
+    return RankRow(seq, f"id-{seq}", content, to_micros(NOW), 0, 1.0)
 
 
 def rows(*contents: str) -> dict[int, RankRow]:

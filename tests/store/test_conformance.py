@@ -24,6 +24,7 @@ from maia.models import (
     RelationType,
 )
 from maia.store.base import RankRow, Store, VectorRow
+from maia.store.timestamps import to_micros
 from tests.store.builders import T0, memory, namespace, vector
 
 
@@ -212,7 +213,7 @@ def test_memories_by_seq_and_rank_rows(store: Store) -> None:
         assert tx.memories_by_seq("t", []) == {}
         assert tx.memories_by_seq("u", [seq_a]) == {}
         rows = tx.rank_rows("t", [seq_a, seq_b])
-        assert rows[seq_a] == RankRow(seq_a, a.id, "alpha", a.created_at, 1, 0.5)
+        assert rows[seq_a] == RankRow(seq_a, a.id, "alpha", to_micros(a.created_at), 1, 0.5)
         assert set(tx.rank_rows("t", [seq_a, seq_b], MemoryFilter(namespace="a"))) == {seq_a}
         assert tx.rank_rows("u", [seq_a]) == {}
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextvars
 import logging
+import math
 import re
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
@@ -34,6 +35,7 @@ from maia.retrieval.spans import span
 from maia.retrieval.text import STOP_WORDS, keywords, question_share, split_attribution, words
 from maia.retrieval.tokens import TokenCounter
 from maia.store.base import RankRow, StoredText, StoreReader, VectorRow
+from maia.store.timestamps import to_micros
 
 log = logging.getLogger(__name__)
 
@@ -307,8 +309,7 @@ class RetrievalEngine:
         pool.add(
             found,
             keep=lambda seq, sim: (
-                (sim or 0.0) >= plan.min_similarity
-                or _in_time(plan.analysis, found[seq].created_at) > 0
+                (sim or 0.0) >= plan.min_similarity or pool.in_time(found[seq].created_us) > 0
             ),
         )
         table = pool.table
@@ -447,7 +448,17 @@ class _Pool:
         self.predecessors = predecessors
         self.rows: dict[int, RankRow] = {}
         self.previous: dict[int, int] = {}  # candidate -> the memory written just before it
-        self._now = plan.now
+        # Ages count from the plan's time, else the newest row's (microseconds).
+        self._now = None if plan.now is None else to_micros(plan.now)
+        period = plan.analysis.time
+        self._period = (
+            None
+            if period is None
+            else (
+                -math.inf if period.start is None else to_micros(period.start),
+                math.inf if period.end is None else to_micros(period.end),
+            )
+        )
         self.table = SignalTable()  # the candidates' raw signals, one row each
         self._entities = entity_matcher(plan.analysis.entities)
         self._row: dict[int, int] = {}  # key -> its row of _matrix (stored vectors read)
@@ -549,10 +560,9 @@ class _Pool:
         if self._products is not None and present:
             ranked = self._similarities(own, windowed, window_rows, norms)
             similarities = dict(zip(present, ranked.tolist(), strict=True))
-        if self._now is None:  # ages count from the plan's time, else the newest row's
-            self._now = max(r.created_at for r in rows.values())
+        if self._now is None:
+            self._now = max(r.created_us for r in rows.values())
         now = self._now
-        analysis = self.plan.analysis
         entity = self._entities.score
         position = {k: i for i, k in enumerate(present)}
         window_of = {i: n for n, i in enumerate(windowed)}
@@ -574,15 +584,20 @@ class _Pool:
             table.keys.append(seq)
             table.vector.append(similarities.get(seq))
             table.text.append(self._text(seq))
-            table.age_days.append((now - row.created_at).total_seconds() / 86400)
+            table.age_days.append((now - row.created_us) / 1_000_000 / 86400)
             table.access_count.append(row.access_count)
             table.confidence.append(row.confidence)
             table.entity.append(entity(row.content))
-            table.time.append(_in_time(analysis, row.created_at))
+            table.time.append(self.in_time(row.created_us))
             # Set once the best candidates are known (``_expand``, the final fusion).
             table.graph.append(0.0)
             table.context.append(0.0)
             table.asks.append(0.0)
+
+    def in_time(self, created_us: int) -> float:
+        """1 if the memory was written in the period the query names, else 0."""
+        period = self._period
+        return 1.0 if period is not None and period[0] <= created_us < period[1] else 0.0
 
     def _text(self, seq: int) -> float | None:
         """BM25 relevance: the memory's own, or, if more, a share of that of the memory
@@ -612,7 +627,3 @@ def _later(a: datetime | None, b: datetime | None) -> datetime | None:
 
 def _earlier(a: datetime | None, b: datetime | None) -> datetime | None:
     return b if a is None else a if b is None else min(a, b)
-
-
-def _in_time(analysis: QueryAnalysis, created_at: datetime) -> float:
-    return 1.0 if analysis.time is not None and analysis.time.contains(created_at) else 0.0

@@ -37,7 +37,7 @@ class RankRow(NamedTuple):
     seq: int
     id: str
     content: str
-    created_at: datetime
+    created_us: int  # microseconds since the Unix epoch (UTC): compared, not shown
     access_count: int
     confidence: float
 

@@ -48,6 +48,7 @@ from maia.models import (
 from maia.store.base import RankRow, StoredText, TextHit, VectorRow
 from maia.store.postgres.tenants import TenantSQL, has_nul, utc
 from maia.store.postgres.vector_sql import VectorIndexes, VectorSQL
+from maia.store.timestamps import to_micros
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 # Longer words cannot be lexemes (PostgreSQL ignores them in documents, too).
@@ -340,7 +341,8 @@ class PostgresSession(TenantSQL, VectorSQL):
             ([int(s) for s in seqs], *params),
         )
         return {
-            row[0]: RankRow(row[0], row[1], row[2], utc(row[3]), row[4], row[5]) for row in rows
+            row[0]: RankRow(row[0], row[1], row[2], to_micros(utc(row[3])), row[4], row[5])
+            for row in rows
         }
 
     def neighbors(

@@ -23,7 +23,7 @@ from maia.models import (
 )
 from maia.store.base import RankRow, StoredText, StoredVector, TextHit, VectorRow, chunked
 from maia.store.sqlite.tenants import TenantSQL
-from maia.store.sqlite.timestamps import from_micros, to_micros
+from maia.store.timestamps import from_micros, to_micros
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 
@@ -210,10 +210,8 @@ class SQLiteSession(TenantSQL):
                 f"WHERE m.seq IN ({','.join('?' * len(chunk))}) AND {where}",
                 (*chunk, *params),
             )
-            for seq, memory_id, content, created_at, access_count, confidence in rows:
-                found[seq] = RankRow(
-                    seq, memory_id, content, from_micros(created_at), access_count, confidence
-                )
+            for row in rows:
+                found[row[0]] = RankRow(*row)
         return found
 
     def neighbors(

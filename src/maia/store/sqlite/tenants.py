@@ -19,7 +19,7 @@ from maia.models import (
     TenantQuotas,
     TenantStatus,
 )
-from maia.store.sqlite.timestamps import from_micros, to_micros
+from maia.store.timestamps import from_micros, to_micros
 
 _TENANT_COLUMNS = "id, name, plan, status, config, quotas, metadata, created_at, updated_at"
 _KEY_COLUMNS = (
