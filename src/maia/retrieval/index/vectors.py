@@ -17,6 +17,7 @@ import logging
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import compress
 from pathlib import Path
 from typing import Literal, Protocol
 
@@ -181,23 +182,23 @@ class VectorIndex:
         found: list[int] = []
         parts: list[Vectors] = []
         with self._lock:
-            where_of, blocks = self._where.get, self._blocks
-            picked: dict[tuple[str, str], tuple[list[int], list[int]]] = {}
-            for key in dict.fromkeys(keys):
-                where = where_of(key)
-                if where is None:
-                    continue
-                row = blocks[where].rows.get(key)
-                if row is not None:
-                    lists = picked.get(where)
-                    if lists is None:
-                        lists = picked[where] = ([], [])
-                    lists[0].append(key)
-                    lists[1].append(row)
+            unique = list(dict.fromkeys(keys))
+            wheres = list(map(self._where.get, unique))
+            picked: dict[tuple[str, str], list[int]] = {}
+            homes = {where for where in set(wheres) if where is not None}
+            if len(homes) == 1:  # the usual case, one namespace: no loop in Python
+                picked[homes.pop()] = (
+                    unique if None not in wheres else list(compress(unique, wheres))
+                )
+            else:
+                for key, where in zip(unique, wheres, strict=True):
+                    if where is not None:
+                        picked.setdefault(where, []).append(key)
             # One copy per block (rows move when a key is removed).
-            for where, (picked_keys, rows) in picked.items():
+            for where, picked_keys in picked.items():
+                block = self._blocks[where]
                 found.extend(picked_keys)
-                parts.append(blocks[where].matrix[rows])
+                parts.append(block.matrix[list(map(block.rows.__getitem__, picked_keys))])
         if not parts:
             return [], np.empty((0, self.dim), dtype=np.float32)
         return found, parts[0] if len(parts) == 1 else np.concatenate(parts)
