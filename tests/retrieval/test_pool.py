@@ -62,7 +62,7 @@ def pool(
 
 
 def row(seq: int, content: str) -> RankRow:
-    return RankRow(seq, f"id-{seq}", content, to_micros(NOW), 0, 1.0)
+    return RankRow(seq, f"id-{seq}", content, to_micros(NOW), 0, 1.0, "fact", None, to_micros(NOW))
 
 
 def rows(*contents: str) -> dict[int, RankRow]:

@@ -213,7 +213,17 @@ def test_memories_by_seq_and_rank_rows(store: Store) -> None:
         assert tx.memories_by_seq("t", []) == {}
         assert tx.memories_by_seq("u", [seq_a]) == {}
         rows = tx.rank_rows("t", [seq_a, seq_b])
-        assert rows[seq_a] == RankRow(seq_a, a.id, "alpha", to_micros(a.created_at), 1, 0.5)
+        assert rows[seq_a] == RankRow(
+            seq_a,
+            a.id,
+            "alpha",
+            to_micros(a.created_at),
+            1,
+            0.5,
+            a.type.value,
+            a.token_count,
+            to_micros(T0 + timedelta(days=1)),
+        )
         assert set(tx.rank_rows("t", [seq_a, seq_b], MemoryFilter(namespace="a"))) == {seq_a}
         assert tx.rank_rows("u", [seq_a]) == {}
 

@@ -69,6 +69,16 @@ def query_embedding_text(analysis: QueryAnalysis, speakers: AbstractSet[str]) ->
 
 
 @dataclass(frozen=True, slots=True)
+class Hit:
+    """A ranked candidate as ranking read it (a light row, not a whole memory)."""
+
+    key: int
+    row: RankRow
+    score: float
+    signals: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
 class Ranked:
     key: int
     memory: Memory
@@ -222,10 +232,19 @@ class RetrievalEngine:
         self._speakers[scope] = frozenset(list(known | found)[:SPEAKERS_PER_SCOPE])
 
     def search(self, reader: StoreReader, plan: SearchPlan) -> list[Ranked]:
+        """The best memories for ``plan``, whole."""
+        hits = self.rank(reader, plan)
+        memories = reader.memories_by_seq(plan.tenant, [h.key for h in hits])
+        return [
+            Ranked(h.key, memories[h.key], h.score, h.signals) for h in hits if h.key in memories
+        ]
+
+    def rank(self, reader: StoreReader, plan: SearchPlan) -> list[Hit]:
+        """The best memories for ``plan`` as ranking read them (what a context needs)."""
         with span("maia.search", candidates=plan.pool):
             return self._search(reader, plan)
 
-    def _search(self, reader: StoreReader, plan: SearchPlan) -> list[Ranked]:
+    def _search(self, reader: StoreReader, plan: SearchPlan) -> list[Hit]:
         flt = plan.filter
         period = plan.analysis.time
         in_period = flt
@@ -330,10 +349,8 @@ class RetrievalEngine:
             vector_floor=plan.min_similarity,
             top=plan.limit,
         )
-        memories = reader.memories_by_seq(plan.tenant, [s.key for s in scored])
-        return [
-            Ranked(s.key, memories[s.key], s.score, s.signals) for s in scored if s.key in memories
-        ]
+        rows = pool.rows
+        return [Hit(s.key, rows[s.key], s.score, s.signals) for s in scored]
 
     def _order(self, reader: StoreReader) -> OrderIndex | StoreReader:
         return self.order if self.order is not None else reader

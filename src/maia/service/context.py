@@ -22,7 +22,9 @@ from maia.models import (
     ZoneStats,
     go_duration,
 )
+from maia.retrieval.engine import Hit
 from maia.service.admin import AdminOps
+from maia.store.timestamps import from_micros
 
 WORKING_MEMORIES = 20  # newest working memories offered to every context
 WORKING_SCORE = 0.3  # their score when the query did not retrieve them
@@ -77,11 +79,11 @@ class ContextOps(AdminOps):
             limit=self._settings.context_candidates,
             now=now,
         )
-        ranked = self._rank(search, self._settings.context_candidates)
-        vectors = self._engine.index.vectors(r.key for r in ranked)
+        hits = self._hits(search, self._settings.context_candidates)
+        vectors = self._engine.index.vectors(h.key for h in hits)
         counter = self._engine.tokens
-        pieces = self._working_state(namespace, {r.memory.id for r in ranked}) + [
-            self._piece(r.memory, r.score, vectors.get(r.key)) for r in ranked
+        pieces = self._working_state(namespace, {h.row.id for h in hits}) + [
+            self._hit_piece(h, vectors.get(h.key)) for h in hits
         ]
         packed = pack(
             pieces,
@@ -131,18 +133,34 @@ class ContextOps(AdminOps):
     def _piece(
         self, memory: Memory, score: float, vector: npt.NDArray[np.float32] | None = None
     ) -> Piece:
-        """A packing candidate; the token count stored at write time, else counted now."""
-        tokens = memory.token_count
+        """A packing candidate."""
         return Piece(
             id=memory.id,
             content=memory.content,
             type=memory.type.value,
             score=score,
-            tokens=tokens if tokens is not None else self._engine.tokens.count(memory.content),
+            tokens=self._tokens_of(memory.content, memory.token_count),
             created_at=memory.created_at,
             accessed_at=memory.accessed_at,
             vector=vector,
         )
+
+    def _hit_piece(self, hit: Hit, vector: npt.NDArray[np.float32] | None) -> Piece:
+        row = hit.row
+        return Piece(
+            id=row.id,
+            content=row.content,
+            type=row.type,
+            score=hit.score,
+            tokens=self._tokens_of(row.content, row.token_count),
+            created_at=from_micros(row.created_us),
+            accessed_at=from_micros(row.accessed_us),
+            vector=vector,
+        )
+
+    def _tokens_of(self, content: str, stored: int | None) -> int:
+        """The token count stored at write time, else counted now."""
+        return stored if stored is not None else self._engine.tokens.count(content)
 
     def _budget(self, requested: int | None, namespace: str) -> int:
         """Request (> 0), else the namespace's token_budget (> 0), else the default."""

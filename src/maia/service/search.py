@@ -7,9 +7,10 @@ from datetime import datetime
 
 from maia.models import MemoryType, Page, SearchRequest, SearchResult
 from maia.retrieval.analyzer import analyze
-from maia.retrieval.engine import Ranked, SearchPlan
+from maia.retrieval.engine import Hit, Ranked, SearchPlan
 from maia.retrieval.fusion import FusionMode, weights_for
 from maia.service.memories import MemoryOps
+from maia.store.base import StoreReader
 
 MAX_POOL = 2000
 
@@ -39,14 +40,17 @@ class SearchOps(MemoryOps):
         """The ``wanted`` best memories for a request that has a query."""
         with self._timings.timed("search"), self._store.read() as tx:
             # One snapshot (and, on PostgreSQL, one transaction) for config and ranking.
-            custom = None
-            if request.namespace is not None:
-                custom = self._effective_config(tx, request.namespace).custom_scoring
-            return self._engine.search(tx, self._plan(request, wanted, custom))
+            return self._engine.search(tx, self._plan(tx, request, wanted))
 
-    def _plan(
-        self, request: SearchRequest, wanted: int, custom: dict[str, float] | None
-    ) -> SearchPlan:
+    def _hits(self, request: SearchRequest, wanted: int) -> list[Hit]:
+        """As ``_rank``, the memories as ranking read them (not whole)."""
+        with self._timings.timed("search"), self._store.read() as tx:
+            return self._engine.rank(tx, self._plan(tx, request, wanted))
+
+    def _plan(self, tx: StoreReader, request: SearchRequest, wanted: int) -> SearchPlan:
+        custom = None
+        if request.namespace is not None:
+            custom = self._effective_config(tx, request.namespace).custom_scoring
         query = request.query or ""
         now = request.now or self._clock()
         return SearchPlan(

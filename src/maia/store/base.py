@@ -37,9 +37,12 @@ class RankRow(NamedTuple):
     seq: int
     id: str
     content: str
-    created_us: int  # microseconds since the Unix epoch (UTC): compared, not shown
+    created_us: int  # microseconds since the Unix epoch (UTC), as accessed_us
     access_count: int
     confidence: float
+    type: str
+    token_count: int | None
+    accessed_us: int
 
 
 @dataclass(frozen=True, slots=True)

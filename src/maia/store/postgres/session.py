@@ -336,12 +336,23 @@ class PostgresSession(TenantSQL, VectorSQL):
             return {}
         where, params = self._where(tenant, flt or MemoryFilter())
         rows = self._conn.execute(
-            "SELECT m.seq, m.id, m.content, m.created_at, m.access_count, m.confidence "
+            "SELECT m.seq, m.id, m.content, m.created_at, m.access_count, m.confidence, "
+            "m.type, m.token_count, m.accessed_at "
             f"FROM memories m WHERE m.seq = ANY(%s) AND {where}",
             ([int(s) for s in seqs], *params),
         )
         return {
-            row[0]: RankRow(row[0], row[1], row[2], to_micros(utc(row[3])), row[4], row[5])
+            row[0]: RankRow(
+                row[0],
+                row[1],
+                row[2],
+                to_micros(utc(row[3])),
+                row[4],
+                row[5],
+                row[6],
+                row[7],
+                to_micros(utc(row[8])),
+            )
             for row in rows
         }
 

@@ -205,7 +205,8 @@ class SQLiteSession(TenantSQL):
         found: dict[int, RankRow] = {}
         for chunk in chunked(seqs):
             rows = self._conn.execute(
-                "SELECT m.seq, m.id, m.content, m.created_at, m.access_count, m.confidence "
+                "SELECT m.seq, m.id, m.content, m.created_at, m.access_count, m.confidence, "
+                "m.type, m.token_count, m.accessed_at "
                 f"FROM memories m NOT INDEXED "
                 f"WHERE m.seq IN ({','.join('?' * len(chunk))}) AND {where}",
                 (*chunk, *params),
