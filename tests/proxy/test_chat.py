@@ -13,6 +13,7 @@ import openai
 import pytest
 
 from maia import Maia
+from maia.proxy.inject import CONTEXT_FOOTER, CONTEXT_HEADER
 from tests.conftest import LiveServer
 from tests.proxy.upstream import TOOL_CALL, USAGE, Upstream
 
@@ -114,6 +115,11 @@ def test_memories_are_injected_at_the_configured_position(
         assert received[where]["role"] == "system"
         assert where == len(received) - 2
     assert "Alice drinks green tea every morning" in json.dumps(received[where])
+    # The header counts the tokens of the block as injected.
+    text = received[where]["content"]
+    start, end = text.index(CONTEXT_HEADER), text.index(CONTEXT_FOOTER) + len(CONTEXT_FOOTER)
+    counted = server.maia.engine.tokens.count(text[start:end])
+    assert int(raw.headers["x-maia-tokens-injected"]) == counted
     assert raw.parse().choices[0].message.content.startswith("primary saw:")
 
 
