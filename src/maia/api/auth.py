@@ -242,7 +242,7 @@ class Requires:
     def __init__(self, *accepted: KeyScope) -> None:
         self.accepted = accepted
 
-    def __call__(self, request: Request) -> Principal:
+    async def __call__(self, request: Request) -> Principal:  # no I/O: no worker thread
         principal = principal_of(request)
         if not principal.allows(self.accepted):
             raise InsufficientScope(
