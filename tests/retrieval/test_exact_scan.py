@@ -113,3 +113,17 @@ def test_removals_and_replacements_keep_the_half_copy_in_step() -> None:
     for query in unit(rng.standard_normal((5, 32)).astype(np.float32)):
         found = scan([block], query, 40)
         assert [key for key, _ in found] == [key for key, _ in reference(matrix, query, 40, keys)]
+
+
+def test_vectors_far_from_unit_length_are_scanned_in_f32() -> None:
+    # An imported vector is stored as given: 1e5 overflows f16, 1e-4 underflows it.
+    rng = np.random.default_rng(8)
+    vectors = unit(rng.standard_normal((1000, 64)).astype(np.float32))
+    vectors[10] *= 1e5
+    vectors[20:500] *= 1e-4
+    block = block_of(vectors)
+    for query in unit(rng.standard_normal((3, 64)).astype(np.float32)):
+        for scaled in (query, query * 3e4):
+            found = scan([block], scaled, 50)
+            expected = reference(vectors, scaled, 50)
+            assert [key for key, _ in found] == [key for key, _ in expected]

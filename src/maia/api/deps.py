@@ -11,7 +11,6 @@ from maia.api.middleware import decode_path_param
 from maia.models import Page
 from maia.service import Maia
 
-
 # Dependencies that do no I/O are coroutines: FastAPI runs a plain function in a worker
 # thread, a hop of its own before the endpoint's.
 

@@ -24,12 +24,16 @@ Scores = npt.NDArray[np.float32]
 MARGIN = 0.01
 # Re-scoring more than this share of the rows costs more than an f32 scan of them all.
 RESCORE_SHARE = 0.25
+# The margin holds for vectors of (about) unit length; a block holding a longer one (an
+# imported vector, never normalised) is scanned in f32 alone.
+UNIT_SQUARED = 1.02
 
 
 @dataclass
 class Block:
     """A growable matrix of unit vectors and their keys; removal swaps in the last row.
-    ``half`` holds the same rows in f16, for scans."""
+    ``half`` holds the same rows in f16, for scans; ``peak`` is the largest squared
+    length a row ever had."""
 
     dim: int
     keys: Keys = field(init=False)
@@ -37,6 +41,7 @@ class Block:
     half: npt.NDArray[np.float16] = field(init=False)
     size: int = 0
     rows: dict[int, int] = field(default_factory=dict)
+    peak: float = 0.0
 
     def __post_init__(self) -> None:
         self.keys = np.zeros(16, dtype=np.int64)
@@ -54,6 +59,7 @@ class Block:
             self.keys[row] = key
         self.matrix[row] = vector
         self.half[row] = vector
+        self.peak = max(self.peak, float(np.dot(vector, vector)))
 
     def _grow(self) -> None:
         capacity = len(self.keys) * 2
@@ -108,12 +114,13 @@ def scan(
     if k <= 0:
         return []
     half = query.astype(np.float16)
+    unit = float(np.dot(query, query)) <= UNIT_SQUARED
     parts: list[tuple[Keys, Scores]] = []
     for block in blocks:
         rows = np.arange(block.size, dtype=np.intp)
         if allowed is not None:
             rows = rows[np.isin(block.keys[: block.size], allowed, assume_unique=True)]
-        if len(rows) > k:
+        if len(rows) > k and unit and block.peak <= UNIT_SQUARED:
             # Only rows that may beat the k-th best (approximately) are measured exactly.
             approx = block.approximate(half)[rows]
             kth = float(np.partition(approx, len(approx) - k)[len(approx) - k])
