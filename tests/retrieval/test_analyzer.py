@@ -197,6 +197,15 @@ TIME_CASES: list[tuple[str, datetime, str | None, str | None, str | None]] = [
     ("Where did Bob go in March 2024 with Alice?", SAT, "2024-03-01", "2024-04-01", None),
     ("what did  I do   last\nweek", WED, "2024-07-08", "2024-07-15", "last week"),
     ("this may sound odd, but what happened in May?", WED, "2024-05-01", "2024-06-01", "May"),
+    # A month or weekday qualified by the year or week after it.
+    ("what did I do in May last year", SAT, "2025-05-01", "2025-06-01", "May last year"),
+    ("in December, last year", WED, "2023-12-01", "2024-01-01", "December, last year"),
+    ("in March this year", SAT, "2026-03-01", "2026-04-01", "March this year"),
+    ("in May next year", WED, "2025-05-01", "2025-06-01", "May next year"),
+    ("on Friday last week", SAT, "2025-12-26", "2025-12-27", "on Friday last week"),
+    ("Friday of next week", SAT, "2026-01-09", "2026-01-10", "Friday of next week"),
+    ("on Monday this week", SUN, "2025-06-09", "2025-06-10", "on Monday this week"),
+    ("on Sunday of last week", MON, "2025-03-02", "2025-03-03", "on Sunday of last week"),
 ]
 
 

@@ -114,6 +114,10 @@ _DATE_AHEAD = (
 # Matches right after a preposition without consuming it, so "before"/"since" stay
 # visible to the open-range check. The word must start there too ("Berlin 2023" is no
 # "in 2023").
+# A calendar unit named after a month or weekday: "in May last year", "on Friday of
+# last week".
+_TRAILING = ",? (?:of )?(?P<tq>last|previous|this|next) "
+_TRAILING_YEAR, _TRAILING_WEEK = _TRAILING + "year", _TRAILING + "week"
 _AFTER_PREPOSITION = (
     "(?:"
     + "|".join(
@@ -190,6 +194,17 @@ def _unit_start(moment: datetime, unit: str) -> datetime:
     return day
 
 
+def _relative(which: str, unit: str, now: datetime) -> tuple[datetime, datetime]:
+    """The calendar ``unit`` that "last", "this" or "next" names."""
+    this = _unit_start(now, unit)
+    which = which.lower()
+    if which in ("last", "previous", "past"):
+        return _span(_unit_start(this - timedelta(days=1), unit), unit)
+    if which == "next":
+        return _span(_span(this, unit)[1], unit)
+    return _span(this, unit)
+
+
 def _days_in(year: int, month: int) -> int:
     return calendar.monthrange(year, month)[1]
 
@@ -257,7 +272,9 @@ def _rules() -> list[tuple[re.Pattern[str], object]]:
     def month_only(m: re.Match[str], now: datetime) -> tuple[datetime, datetime]:
         month = MONTHS[m["mon"].lower()]
         qualifier = (m["q"] or "").lower()
-        if qualifier == "this":
+        if m["tq"]:  # "in May last year": that year's May
+            year = _unit_start(_relative(m["tq"], "year", now)[0], "year").year
+        elif qualifier == "this":
             year = now.year
         elif qualifier == "next":
             year = now.year if month > now.month else now.year + 1
@@ -291,14 +308,7 @@ def _rules() -> list[tuple[re.Pattern[str], object]]:
         ) + timedelta(days=1)
 
     def relative_unit(m: re.Match[str], now: datetime) -> tuple[datetime, datetime]:
-        unit = UNITS[m["unit"].lower()]
-        this = _unit_start(now, unit)
-        which = m["which"].lower()
-        if which in ("last", "previous", "past"):
-            return _span(_unit_start(this - timedelta(days=1), unit), unit)
-        if which == "next":
-            return _span(_span(this, unit)[1], unit)
-        return _span(this, unit)
+        return _relative(m["which"], UNITS[m["unit"].lower()], now)
 
     def weekend(m: re.Match[str], now: datetime) -> tuple[datetime, datetime]:
         saturday = _unit_start(now, "week") + timedelta(days=5)  # this week's
@@ -313,6 +323,9 @@ def _rules() -> list[tuple[re.Pattern[str], object]]:
 
     def weekday(m: re.Match[str], now: datetime) -> tuple[datetime, datetime]:
         target = WEEKDAYS[m["wd"].lower()]
+        if m["tq"]:  # "on Friday last week": that week's Friday
+            week = _relative(m["tq"], "week", now)[0]
+            return _span(week + timedelta(days=target), "day")
         back = (_day(now).weekday() - target) % 7
         qualifier = (m["q"] or "").lower()
         if back == 0 and qualifier in ("last", "past", "previous"):
@@ -376,7 +389,7 @@ def _rules() -> list[tuple[re.Pattern[str], object]]:
             r(
                 rf"(?:(?P<q>last|past|previous|this|next) |on )?"
                 rf"(?P<wd>{_WEEKDAY_RE}|{_AFTER_QUALIFIER}(?:{_WEEKDAY_ABBR_RE}))"
-                rf"(?!{_DATE_AHEAD})"
+                rf"(?!{_DATE_AHEAD})(?:{_TRAILING_WEEK})?"
             ),
             weekday,
         ),
@@ -385,6 +398,7 @@ def _rules() -> list[tuple[re.Pattern[str], object]]:
             r(
                 rf"(?:(?P<q>last|this|next) (?!(?<=this )(?-i:may)\b)|{_AFTER_PREPOSITION})"
                 rf"(?P<mon>{_MONTH_RE})(?!\.?(?:,| of)? ?\d)"
+                rf"(?:{_TRAILING_YEAR})?"
             ),
             month_only,
         ),
