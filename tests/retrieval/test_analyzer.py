@@ -244,6 +244,10 @@ NO_TIME = [
     "the 99/99 split",
     "the Berlin 2023 trip",  # "…in 2023" only after the word "in"
     "2023-13-45",
+    "add 1/2 cup of sugar",
+    "3/4 of the way there",
+    "the shop is open 24/7",
+    "version 1.2/3 of the spec",
 ]
 
 
