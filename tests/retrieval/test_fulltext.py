@@ -13,6 +13,7 @@ import pytest
 
 from maia import Maia, Settings
 from maia.models import MemoryCreate, MemoryUpdate, SearchRequest
+from maia.retrieval.index import fulltext
 from maia.retrieval.index.fulltext import Terms, TextIndex
 from maia.retrieval.index.vectors import Scope
 from maia.store.base import StoredText
@@ -73,7 +74,11 @@ def indexed(docs: list[StoredText]) -> TextIndex:
 
 
 @pytest.mark.parametrize("seed", range(6))
-def test_scores_and_order_are_those_of_fts5(seed: int) -> None:
+@pytest.mark.parametrize("dense", [0, 10**9], ids=["sorted", "counted"])
+def test_scores_and_order_are_those_of_fts5(
+    seed: int, dense: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(fulltext, "DENSE", dense)  # both ways of summing matches per slot
     rng = random.Random(seed)
     docs = random_docs(rng, 300)
     index = indexed(docs)
@@ -124,6 +129,7 @@ def test_scope_namespaces_descendants_and_tenants() -> None:
     assert keys(Scope("acme", ("team",), descendants=True)) == {1, 2}
     assert keys(Scope("other")) == {4}
     assert keys(Scope("nobody")) == set()
+    assert keys(Scope("acme", ("elsewhere",))) == set()  # matches, none in scope
     allowed = np.array([2, 3], dtype=np.int64)
     assert {seq for seq, _ in index.search("garden", Scope("acme"), 10, allowed=allowed)} == {
         2,

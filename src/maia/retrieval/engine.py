@@ -479,7 +479,10 @@ class _Pool:
         self.table = SignalTable()  # the candidates' raw signals, one row each
         self._entities = entity_matcher(plan.analysis.entities)
         self._row: dict[int, int] = {}  # key -> its row of _matrix (stored vectors read)
+        # The vectors read, rows [0, _used) of a buffer grown by doubling (a search reads
+        # in five steps or so: concatenating would copy them all each time).
         self._matrix: Vectors | None = None
+        self._used = 0
         self._products: npt.NDArray[np.float32] | None = None  # _matrix @ query_vector
         # Per candidate with a vector: its row of ``table`` and of ``_matrix``; for those
         # whose predecessor has one too, the window's rows and norm.
@@ -500,7 +503,7 @@ class _Pool:
         self.query_vector = query_vector
         if self._matrix is None:
             return
-        self._products = self._matrix @ query_vector
+        self._products = self._matrix[: self._used] @ query_vector
         scores = self._similarities(
             self._placed_rows, self._windowed, self._window_rows, self._window_norms
         )
@@ -530,9 +533,15 @@ class _Pool:
         found, vectors = self.index.matrix(k for k in keys if k not in self._row)
         if not found:
             return
-        first = 0 if self._matrix is None else len(self._matrix)
-        self._row.update(zip(found, range(first, first + len(found)), strict=True))
-        self._matrix = vectors if self._matrix is None else np.concatenate((self._matrix, vectors))
+        first, end = self._used, self._used + len(found)
+        self._row.update(zip(found, range(first, end), strict=True))
+        if self._matrix is None or end > len(self._matrix):
+            grown = np.empty((max(2 * end, 256), vectors.shape[1]), np.float32)
+            if self._matrix is not None:
+                grown[:first] = self._matrix[:first]
+            self._matrix = grown
+        self._matrix[first:end] = vectors
+        self._used = end
         if self.query_vector is not None:
             products = vectors @ self.query_vector
             self._products = (

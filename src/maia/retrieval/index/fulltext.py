@@ -33,6 +33,9 @@ from maia.retrieval.index.exact import Keys
 from maia.retrieval.index.vectors import Scope
 from maia.store.base import StoredText
 
+# Matches are summed per slot with counts over the slots' range while that range is at
+# most this many times the matches (else by sorting them).
+DENSE = 64
 K1 = 1.2
 B = 0.75
 TAG_WEIGHT = 0.5
@@ -268,9 +271,18 @@ class TextIndex:
                 scores.append(times * idf * frequency * (K1 + 1) / (frequency + norm))
             if not found:
                 return []
-            slots, inverse = np.unique(np.concatenate(found), return_inverse=True)
+            every, weights = np.concatenate(found), np.concatenate(scores)
+            if not len(every):
+                return []
+            size = int(every.max()) + 1
+            if size <= DENSE * len(every):  # counted per slot, which is cheaper than sorting
+                slots = np.flatnonzero(np.bincount(every, minlength=size))
+                total = np.bincount(every, weights=weights, minlength=size)[slots]
+            else:
+                slots, inverse = np.unique(every, return_inverse=True)
+                total = np.bincount(inverse, weights=weights)
             # Rounded: equal scores summed in another order must still tie.
-            total = np.round(np.bincount(inverse, weights=np.concatenate(scores)), 9)
+            total = np.round(total, 9)
             hits = keys[slots]
             if allowed is not None:
                 wanted = np.isin(hits, allowed)
