@@ -17,6 +17,7 @@ from maia.retrieval.text import ADDRESS_WORDS, split_attribution, words
 
 ADDRESS_LOOKBACK = 40  # characters before a name searched for what opens an address
 MATCHERS = 64  # entity sets whose matcher is kept
+PATTERNS = 1024  # entity sets whose compiled patterns are kept (small; no score cache)
 SCORES = 16384  # memory texts whose score each matcher remembers
 ATTRIBUTIONS = 16384  # memories whose speaker split is remembered
 
@@ -31,18 +32,11 @@ class EntityMatcher:
     def __init__(self, entities: tuple[str, ...]) -> None:
         self._entities = [(e.lower(), words(e)) for e in entities]
         # The entities' words as one pattern: a text is scanned once, not split into words.
-        parts = sorted({p for _, ps in self._entities for p in ps}, key=len, reverse=True)
-        names = "|".join(map(re.escape, parts))
-        address = "|".join(re.escape(w).replace(r"\ ", r"\s+") for w in ADDRESS_WORDS)
-        self._mentions = re.compile(r"\b(?:" + names + r")\b", re.IGNORECASE) if parts else None
+        parts = tuple(sorted({p for _, ps in self._entities for p in ps}, key=len, reverse=True))
+        self._mentions, self._address_before, self._address_after = _patterns(parts)
         # For ASCII text, the same matches found by substring search (case folded as
         # the pattern folds ASCII): several times faster than the pattern.
         self._ascii_parts = [p.lower() for p in parts] if all(p.isascii() for p in parts) else None
-        # Checked around each mention only (a pattern over the whole text would cost more).
-        self._address_before = re.compile(
-            rf"(?:^|[,;:!?.]|\b(?:{address})\b,?)(?:\s*\b(?:{names})\b)*\s*$", re.IGNORECASE
-        )
-        self._address_after = re.compile(rf"(?:\s+(?:{names})\b)*\s*(?:[,;:!?.]|$)", re.IGNORECASE)
         self.score = lru_cache(maxsize=SCORES)(self._score)
 
     def _addressed(self, text: str, start: int, end: int) -> bool:
@@ -84,6 +78,24 @@ class EntityMatcher:
             if parts and all(p in mentioned for p in parts):
                 total += 0.5
         return total / len(self._entities)
+
+
+@lru_cache(maxsize=PATTERNS)
+def _patterns(
+    parts: tuple[str, ...],
+) -> tuple[re.Pattern[str] | None, re.Pattern[str], re.Pattern[str]]:
+    """The mention pattern of some entity words, and what opens and closes an address
+    around a mention (checked around each mention only: a pattern over the whole text
+    would cost more). Kept across matchers: compiling them cost more than a search's
+    entity scores when a process meets many sets of names."""
+    names = "|".join(map(re.escape, parts))
+    address = "|".join(re.escape(w).replace(r"\ ", r"\s+") for w in ADDRESS_WORDS)
+    mentions = re.compile(r"\b(?:" + names + r")\b", re.IGNORECASE) if parts else None
+    before = re.compile(
+        rf"(?:^|[,;:!?.]|\b(?:{address})\b,?)(?:\s*\b(?:{names})\b)*\s*$", re.IGNORECASE
+    )
+    after = re.compile(rf"(?:\s+(?:{names})\b)*\s*(?:[,;:!?.]|$)", re.IGNORECASE)
+    return mentions, before, after
 
 
 def _ascii_mentions(lowered: str, parts: list[str]) -> list[tuple[str, int, int]]:
