@@ -3,9 +3,12 @@ result is still the exact top k with exact scores, ties ordered by key."""
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 import numpy.typing as npt
 import pytest
+import simsimd
 
 from maia.retrieval.index import exact
 from maia.retrieval.index.exact import Block, scan
@@ -127,3 +130,38 @@ def test_vectors_far_from_unit_length_are_scanned_in_f32() -> None:
             found = scan([block], scaled, 50)
             expected = reference(vectors, scaled, 50)
             assert [key for key, _ in found] == [key for key, _ in expected]
+
+
+@pytest.mark.parametrize("half_sums", [False, True], ids=["f32 sums", "f16 sums if any"])
+def test_long_vectors_of_positive_components_are_ranked_exactly(half_sums: bool) -> None:
+    # Where a kernel adding f16 products up in f16 errs most: long vectors of positive,
+    # smoothly varying components, all close to the query. Such a kernel (AVX-512 FP16)
+    # is turned off at import; turned back on, the precision check keeps scans in f32.
+    dim = 3072
+    index = np.arange(dim)
+    periods = (2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 1536, 3072)
+    amplitudes = np.linspace(0, 0.95, 40)
+    rows = [
+        1 + amplitude * np.cos(2 * np.pi * (index / period + phase))
+        for amplitude in amplitudes
+        for period in periods
+        for phase in (0, 0.25, 0.5)
+    ] + [
+        1 + amplitude * (((index // max(1, period // 2)) % 2) * 2 - 1)  # square waves
+        for amplitude in amplitudes
+        for period in periods
+    ]
+    vectors = unit(np.array(rows, dtype=np.float32))
+    query = unit(np.ones((1, dim), dtype=np.float32))[0]
+    if half_sums:
+        with contextlib.suppress(Exception):  # a CPU without it may refuse
+            simsimd.enable_capability("sapphire")
+    exact._half_is_close.cache_clear()
+    try:
+        for k in (1, 5, 50):
+            found = scan([block_of(vectors)], query, k)
+            assert [key for key, _ in found] == [key for key, _ in reference(vectors, query, k)]
+    finally:
+        with contextlib.suppress(Exception):
+            simsimd.disable_capability("sapphire")
+        exact._half_is_close.cache_clear()

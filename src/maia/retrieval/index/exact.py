@@ -7,8 +7,10 @@ with exact scores."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cache
 
 import numpy as np
 import numpy.typing as npt
@@ -19,8 +21,14 @@ from maia.retrieval.embed.base import Vectors
 Keys = npt.NDArray[np.int64]
 Scores = npt.NDArray[np.float32]
 
-# Far above the error of an f16 dot product of unit vectors (under 1e-3 measured on
-# 384-d embeddings): every row that could be in the exact top k is re-scored.
+# simsimd's AVX-512 FP16 kernels ("sapphire") add the products up in f16: errors near
+# 0.01 on long vectors. The others convert to f32 first: the error of a dot product of
+# unit vectors is then the inputs' rounding, at most 2**-10 (Cauchy-Schwarz), whatever
+# the length. (A process-wide choice; MAIA makes no other use of simsimd.)
+with contextlib.suppress(Exception):
+    simsimd.disable_capability("sapphire")
+
+# Far above that error: every row that could be in the exact top k is re-scored.
 MARGIN = 0.01
 # Re-scoring more than this share of the rows costs more than an f32 scan of them all.
 RESCORE_SHARE = 0.25
@@ -120,7 +128,7 @@ def scan(
         rows = np.arange(block.size, dtype=np.intp)
         if allowed is not None:
             rows = rows[np.isin(block.keys[: block.size], allowed, assume_unique=True)]
-        if len(rows) > k and unit and block.peak <= UNIT_SQUARED:
+        if len(rows) > k and unit and block.peak <= UNIT_SQUARED and _half_is_close(block.dim):
             # Only rows that may beat the k-th best (approximately) are measured exactly.
             approx = block.approximate(half)[rows]
             kth = float(np.partition(approx, len(approx) - k)[len(approx) - k])
@@ -129,6 +137,32 @@ def scan(
                 rows = rows[close]
         parts.append(block.rescore(rows, query))
     return top_k(parts, k)
+
+
+@cache
+def _half_is_close(dim: int) -> bool:
+    """Whether this machine's f16 dot products of ``dim``-d unit vectors stay within a
+    quarter of ``MARGIN``, measured where an f16 accumulator errs most (vectors of
+    positive, slowly varying components, whose partial sums only grow). Otherwise scans
+    stay in f32."""
+    index = np.arange(dim)
+    query = np.full(dim, 1 / np.sqrt(dim), dtype=np.float32)
+    rows = np.array(
+        [
+            1 + amplitude * wave
+            for amplitude in (0.0, 0.5, 0.95)
+            for period in (2, 64, dim)
+            for wave in (
+                np.cos(2 * np.pi * index / period),
+                ((index // max(1, period // 2)) % 2) * 2 - 1,  # a square wave
+            )
+        ],
+        dtype=np.float32,
+    )
+    rows /= np.linalg.norm(rows, axis=1, keepdims=True)
+    found = simsimd.cdist(query.astype(np.float16)[None, :], rows.astype(np.float16), metric="dot")
+    error = np.abs(np.asarray(found, dtype=np.float64).reshape(-1) - rows @ query)
+    return bool(error.max() <= MARGIN / 4)
 
 
 def top_k(parts: Sequence[tuple[Keys, Scores]], k: int) -> list[tuple[int, float]]:
