@@ -206,6 +206,12 @@ TIME_CASES: list[tuple[str, datetime, str | None, str | None, str | None]] = [
     ("Friday of next week", SAT, "2026-01-09", "2026-01-10", "Friday of next week"),
     ("on Monday this week", SUN, "2025-06-09", "2025-06-10", "on Monday this week"),
     ("on Sunday of last week", MON, "2025-03-02", "2025-03-03", "on Sunday of last week"),
+    # Slash dates near the words that make a fraction no date.
+    ("on 24/7/2023", WED, "2023-07-24", "2023-07-25", "24/7/2023"),
+    ("what happened 12/25 of 2023", WED, "2023-12-25", "2023-12-26", "12/25"),
+    ("the invoice dated 3/4/2024 of the supplier", WED, "2024-03-04", "2024-03-05", "3/4/2024"),
+    ("on 5/6/2024 hours after", WED, "2024-05-06", "2024-05-07", "5/6/2024"),
+    ("the 7/4 Oz concert", WED, "2024-07-04", "2024-07-05", "7/4"),
 ]
 
 

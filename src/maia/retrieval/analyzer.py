@@ -105,11 +105,12 @@ _AFTER_QUALIFIER = (
 _NUMBER_RE = r"\d+|" + "|".join(sorted(NUMBERS, key=len, reverse=True))
 _UNIT_RE = "days?|weeks?|months?|years?"
 _ORD = r"(?:st|nd|rd|th)?"
-# Words after a fraction ("1/2 cup", "3/4 of the way") that make it no date.
+# Words after a fraction ("1/2 cup", "3/4 of the way") that make it no date ("12/25 of
+# 2023" stays one); lower case only ("7/4 Oz concert" is a date).
 _MEASURE = (
     r"cups?|teaspoons?|tsp|tablespoons?|tbsp|inch(?:es)?|feet|foot|miles?|km|kilometers?|"
     r"kilometres?|meters?|metres?|hours?|hrs?|minutes?|pounds?|lbs?|oz|ounces?|kg|grams?|g|"
-    r"liters?|litres?|ml|gallons?|pints?|quarts?|of"
+    r"liters?|litres?|ml|gallons?|pints?|quarts?|of(?! (?:\d{4}|(?:last|this|next) year)\b)"
 )
 _VERB_AFTER_MAY = "(?:be|have|not|also|well|need|want|take|help|get|come|go|make|seem)"
 # A weekday directly followed by a date ("Tuesday, May 7, 2023"): the date decides.
@@ -355,10 +356,11 @@ def _rules() -> list[tuple[re.Pattern[str], object]]:
             iso,
         ),
         (
-            # Not a fraction of a measure ("1/2 cup") nor "24/7".
+            # Without a year, not a fraction of a measure ("1/2 cup") nor "24/7".
             r(
-                r"(?<![\d/.])(?!24/7\b)(?P<m>\d{1,2})/(?P<d>\d{1,2})"
-                rf"(?:/(?P<y>\d{{4}}|\d{{2}}))?(?![\d/])(?! (?:{_MEASURE})\b)"
+                r"(?<![\d/.])(?P<m>\d{1,2})/(?P<d>\d{1,2})"
+                r"(?:/(?P<y>\d{4}|\d{2})(?![\d/])"
+                rf"|(?![\d/])(?<!\b24/7)(?! (?-i:{_MEASURE})\b))"
             ),
             slash,
         ),
