@@ -123,6 +123,30 @@ def test_memories_are_injected_at_the_configured_position(
     assert raw.parse().choices[0].message.content.startswith("primary saw:")
 
 
+def test_a_failing_token_count_leaves_the_answer_and_only_its_header_out(
+    serve: ServeFactory, upstream: Upstream, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = maia_with(serve, provider("up", upstream, "up-*"))
+    server.maia.remember("Alice drinks green tea every morning", namespace="alice")
+    tokens = server.maia.engine.tokens
+    count = tokens.count
+
+    def failing(text: str) -> int:
+        if CONTEXT_HEADER in text:  # the injected block's count only, not packing's
+            raise RuntimeError("no count")
+        return count(text)
+
+    monkeypatch.setattr(tokens, "count", failing)
+    client = client_for(server, **{"X-MAIA-Namespace": "alice"})
+    raw = client.chat.completions.with_raw_response.create(
+        model="up-echo", messages=[{"role": "user", "content": "What does Alice drink?"}]
+    )
+    assert raw.headers["x-maia-memories-used"] == "1"
+    assert "x-maia-tokens-injected" not in raw.headers
+    assert "green tea" in sent_text(upstream)
+    assert raw.parse().choices[0].message.content.startswith("primary saw:")
+
+
 def test_skip_memory_and_nothing_relevant_inject_nothing(
     serve: ServeFactory, upstream: Upstream
 ) -> None:

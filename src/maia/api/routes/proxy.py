@@ -124,13 +124,15 @@ class Turn:
     conversation_id: str | None
     memories_used: int = 0
     # The injected block's tokens, counted while the upstream answers (2 ms for 4,000).
-    tokens_injected: asyncio.Future[int] | None = None
+    tokens_injected: asyncio.Future[int | None] | None = None
 
     async def headers(self, provider_used: str) -> dict[str, str]:
         headers = {"X-MAIA-Inference-Provider-Used": provider_used}
         if self.memories_used and self.tokens_injected is not None:
             headers["X-MAIA-Memories-Used"] = str(self.memories_used)
-            headers["X-MAIA-Tokens-Injected"] = str(await self.tokens_injected)
+            tokens = await self.tokens_injected
+            if tokens is not None:
+                headers["X-MAIA-Tokens-Injected"] = str(tokens)
         return headers
 
 
@@ -202,7 +204,17 @@ async def _inject(turn: Turn, maia: Maia, budget: int) -> None:
     }
     turn.memories_used = len(context.memories)
     loop = asyncio.get_running_loop()
-    turn.tokens_injected = loop.run_in_executor(None, maia.engine.tokens.count, block)
+    turn.tokens_injected = loop.run_in_executor(None, _count_tokens, maia, block)
+
+
+def _count_tokens(maia: Maia, text: str) -> int | None:
+    """The header's count, or None (no header): the answer must not fail for it, and a
+    future whose answer is never awaited (the upstream failed) must hold no exception."""
+    try:
+        return maia.engine.tokens.count(text)
+    except Exception:
+        log.exception("counting the injected tokens failed")
+        return None
 
 
 def _learn_later(
