@@ -8,6 +8,7 @@ Pure: ``analyze(query, now)`` does no I/O. Time expressions ("yesterday", "last 
 from __future__ import annotations
 
 import calendar
+import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from maia.retrieval.text import STOP_WORDS, keywords
+from maia.store.timestamps import to_micros
 
 
 class Intent(StrEnum):
@@ -32,8 +34,15 @@ class TimeRange:
     expression: str
 
     def contains(self, moment: datetime) -> bool:
-        return (self.start is None or moment >= self.start) and (
-            self.end is None or moment < self.end
+        start, end = self.micros()
+        return start <= to_micros(moment) < end
+
+    def micros(self) -> tuple[float, float]:
+        """``[start, end)`` in microseconds since the epoch, an open end infinite: what
+        ranking compares the stored times with."""
+        return (
+            -math.inf if self.start is None else to_micros(self.start),
+            math.inf if self.end is None else to_micros(self.end),
         )
 
 

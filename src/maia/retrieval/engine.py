@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextvars
 import logging
-import math
 import re
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
@@ -468,14 +467,7 @@ class _Pool:
         # Ages count from the plan's time, else the newest row's (microseconds).
         self._now = None if plan.now is None else to_micros(plan.now)
         period = plan.analysis.time
-        self._period = (
-            None
-            if period is None
-            else (
-                -math.inf if period.start is None else to_micros(period.start),
-                math.inf if period.end is None else to_micros(period.end),
-            )
-        )
+        self._period = None if period is None else period.micros()
         self.table = SignalTable()  # the candidates' raw signals, one row each
         self._entities = entity_matcher(plan.analysis.entities)
         self._row: dict[int, int] = {}  # key -> its row of _matrix (stored vectors read)
