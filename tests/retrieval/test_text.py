@@ -33,6 +33,10 @@ ATTRIBUTED: list[tuple[str, str, str]] = [
     ("  Alice: leading spaces", "Alice", "leading spaces"),
     ("Dr. Smith: take two pills", "Dr. Smith", "take two pills"),
     ("O'Brien: cheers", "O'Brien", "cheers"),
+    # Capitals beyond ASCII.
+    ("Émile: à demain", "Émile", "à demain"),
+    ("Łukasz Nowak said, see you", "Łukasz Nowak", "see you"),
+    ("Ørjan: ok", "Ørjan", "ok"),
     # Curly quotes.
     ("Alice said, “I love hiking.”", "Alice", "I love hiking."),
     ("Melanie: “Look at this!”", "Melanie", "Look at this!"),
@@ -72,6 +76,10 @@ UNATTRIBUTED = [
     "Subject: quarterly review",
     # Not a name, or not followed by ": " and words.
     "alice: lowercase is not a name",
+    "émile: lowercase beyond ASCII is not a name either",
+    "Émile et moi: a lower-case word",
+    "李雷: a script without capitals",
+    "2024: a year",
     "Alice:no space",
     "Alice:",
     "Alice Bob Carol Dave Eve: five capitalised words is too many",

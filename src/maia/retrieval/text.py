@@ -33,7 +33,9 @@ ADDRESS_WORDS = (
 
 # "Alice said, "...""  /  "Alice: ..."  /  "[10:02] Alice: ..." — the speaker of a
 # transcript line is a structured field, not part of what the line is about.
-_NAME = r"(?P<speaker>[A-Z][\w'.-]*(?: [A-Z][\w'.-]*){0,3})"
+# Up to four words of letters; each must start with a capital (checked after the
+# match: ``re`` has no class for upper-case letters beyond ASCII: "Émile", "Łukasz").
+_NAME = r"(?P<speaker>[^\W\d_][\w'.-]*(?: [^\W\d_][\w'.-]*){0,3})"
 _VERB = r"(?:said|says|asked|asks|wrote|writes|replied|replies)"
 _SAID = re.compile(rf"^\s*{_NAME} {_VERB}[,:]?\s+(?P<text>.+)$", re.DOTALL)
 _COLON = re.compile(rf"^\s*(?:\[[^\]]{{1,40}}\]\s*)?{_NAME}:\s+(?P<text>.+)$", re.DOTALL)
@@ -58,9 +60,15 @@ def split_attribution(content: str) -> Attribution:
     """Separates a leading speaker ("Alice said, ..." or "Alice: ...") from the words."""
     for pattern in (_SAID, _COLON):
         match = pattern.match(content)
-        if match and match.group("speaker").lower() not in _NOT_SPEAKERS:
-            return Attribution(match.group("speaker"), _unquote(match.group("text").strip()))
+        if match and _is_name(speaker := match.group("speaker")):
+            return Attribution(speaker, _unquote(match.group("text").strip()))
     return Attribution(None, content)
+
+
+def _is_name(words: str) -> bool:
+    return all(word[0].isupper() for word in words.split(" ")) and (
+        words.lower() not in _NOT_SPEAKERS
+    )
 
 
 def _unquote(text: str) -> str:
