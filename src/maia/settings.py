@@ -230,8 +230,10 @@ class Settings(BaseSettings):
     # (falling back to the rules when it gives no usable answer).
     proxy_extractor: Literal["rules", "llm"] = "rules"
     proxy_extractor_model: str | None = None
-    # MCP ``forget`` by query: only hits scoring at least this are deleted, at most this many.
+    # MCP ``forget`` by query: only hits scoring at least this are deleted, at most this many,
+    # and each must share a word with the query or be at least this similar to it.
     mcp_forget_min_score: float = Field(0.5, ge=0.0, le=1.0)
+    mcp_forget_min_similarity: float = Field(0.3, ge=-1.0, le=1.0)
     mcp_forget_max: int = Field(100, ge=1, le=1000)
     # OpenTelemetry traces of the REST API (the `tracing` extra); nothing is sent unless on.
     tracing: bool = False

@@ -40,6 +40,7 @@ def test_recall_relevance_with_the_local_model(tmp_path: Path) -> None:
         "The server room is on the third floor",
         "Bob's birthday party is next Saturday",
         "Quarterly taxes must be filed by April",
+        "Alice's favourite colour is blue",
     ]
 
     async def scenario() -> None:
@@ -59,6 +60,19 @@ def test_recall_relevance_with_the_local_model(tmp_path: Path) -> None:
                 client, "get_context", {"query": "Alice's morning drink", "namespace": "sem"}
             )
             assert facts[0] in ctx["context"]
+            # Forgetting by query needs evidence that the query is about a memory: the
+            # best match of a query about nothing stored still scores well.
+            found = await call_ok(client, "recall", {"query": "zzzz qqqq", "namespace": "sem"})
+            assert found["memories"][0]["score"] >= 0.5
+            for unrelated in ("zzzz qqqq", "hello", "What's 2+2?"):
+                kept = await call_ok(
+                    client, "forget", {"confirm": True, "query": unrelated, "namespace": "sem"}
+                )
+                assert kept == {"deleted": 0, "ids": []}
+            gone = await call_ok(
+                client, "forget", {"confirm": True, "query": "hot beverages", "namespace": "sem"}
+            )
+            assert gone == {"deleted": 1, "ids": [ids[0]]}
 
     run(scenario, timeout=120)
 

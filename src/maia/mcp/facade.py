@@ -52,6 +52,16 @@ class MemoryFacade(Protocol):
         tags: Sequence[str] | None = None,
     ) -> list[SearchResult]: ...
 
+    def about(
+        self,
+        query: str,
+        *,
+        namespace: str | None,
+        limit: int,
+        min_score: float,
+        min_similarity: float,
+    ) -> list[Memory]: ...
+
     def touch(self, memory_ids: Sequence[str]) -> int: ...
 
     def get_memory(self, memory_id: str) -> Memory: ...

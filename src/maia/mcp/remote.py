@@ -48,6 +48,7 @@ from maia.models import (
     Stats,
 )
 from maia.security.principal import Principal
+from maia.service.search import shares_a_word
 from maia.settings import Settings
 
 # Counting a namespace's memories over REST means listing them; past this, stop.
@@ -140,6 +141,23 @@ class RemoteMaia:
                 tags=tags or None,
             )
         return list(found.data)
+
+    def about(
+        self,
+        query: str,
+        *,
+        namespace: str | None,
+        limit: int,
+        min_score: float,
+        min_similarity: float,
+    ) -> list[Memory]:
+        """As ``Maia.about``, on the word check alone: the server's embeddings of the
+        query and of its results are not at hand (``min_similarity`` is not used)."""
+        found = [
+            r for r in self.recall(query, namespace=namespace, limit=limit) if r.score >= min_score
+        ]
+        worded = shares_a_word(query, [r.memory.content for r in found])
+        return [r.memory for r, word in zip(found, worded, strict=True) if word]
 
     def touch(self, memory_ids: Sequence[str]) -> int:
         if not memory_ids:

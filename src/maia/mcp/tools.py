@@ -277,9 +277,10 @@ def register(server: MaiaMCPServer, maia: MemoryFacade) -> None:
         query: Annotated[
             str | None,
             Field(
-                description="Delete the memories of the namespace relevant to this query "
-                "(relevance score at least the server's mcp_forget_min_score, 0.5 by default; "
-                "at most mcp_forget_max, 100 by default)"
+                description="Delete the memories of the namespace this query is about: "
+                "relevance score at least the server's mcp_forget_min_score (0.5 by default), "
+                "and a word in common or an embedding at least mcp_forget_min_similarity "
+                "(0.3) alike; at most mcp_forget_max (100)"
             ),
         ] = None,
     ) -> Annotated[CallToolResult, ForgetOutput]:
@@ -289,10 +290,13 @@ def register(server: MaiaMCPServer, maia: MemoryFacade) -> None:
         if id and id.strip():
             targets = [server.caller().get_memory(id.strip())]
         elif query and query.strip():
-            hits = server.caller().recall(
-                query, namespace=ns_or_default(namespace), limit=settings.mcp_forget_max
+            targets = server.caller().about(
+                query,
+                namespace=ns_or_default(namespace),
+                limit=settings.mcp_forget_max,
+                min_score=settings.mcp_forget_min_score,
+                min_similarity=settings.mcp_forget_min_similarity,
             )
-            targets = [h.memory for h in hits if h.score >= settings.mcp_forget_min_score]
         else:
             return error_result("must provide either id or query")
         ids = [m.id for m in targets]

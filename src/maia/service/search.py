@@ -5,10 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from maia.models import MemoryType, Page, SearchRequest, SearchResult
+import numpy as np
+
+from maia.models import Memory, MemoryType, Page, SearchRequest, SearchResult
 from maia.retrieval.analyzer import analyze
 from maia.retrieval.engine import Hit, Ranked, SearchPlan
 from maia.retrieval.fusion import FusionMode, weights_for
+from maia.retrieval.index.fulltext import Terms
+from maia.retrieval.text import STOP_WORDS, words
 from maia.service.memories import MemoryOps
 from maia.store.base import StoreReader
 
@@ -35,6 +39,38 @@ class SearchOps(MemoryOps):
             for r in ranked[page.offset :]
         ]
         return results, page
+
+    def about(
+        self,
+        query: str,
+        *,
+        namespace: str | None,
+        limit: int,
+        min_score: float,
+        min_similarity: float,
+    ) -> list[Memory]:
+        """The memories ``query`` is plainly about: of its best ``limit`` results scoring
+        at least ``min_score``, those sharing a content word with it (stemmed) or whose
+        embedding is at least ``min_similarity`` alike. Scores are relative to the best
+        candidate, so a query about nothing stored still has results that score well;
+        what a deletion acts on needs evidence of its own."""
+        request = SearchRequest(query=query, namespace=self._scoped_namespace(namespace))
+        ranked = [r for r in self._rank(request, limit)[:limit] if r.score >= min_score]
+        if not ranked:
+            return []
+        worded = shares_a_word(query, [r.memory.content for r in ranked])
+        (probe,) = self._engine.embed_contents([query])
+        stored = self._engine.index.vectors(r.key for r in ranked)
+
+        def similar(key: int) -> bool:
+            vector = stored.get(key)
+            return (
+                vector is not None
+                and len(vector) == len(probe)
+                and float(np.dot(vector, probe)) >= min_similarity
+            )
+
+        return [r.memory for r, word in zip(ranked, worded, strict=True) if word or similar(r.key)]
 
     def _rank(self, request: SearchRequest, wanted: int) -> list[Ranked]:
         """The ``wanted`` best memories for a request that has a query."""
@@ -95,3 +131,11 @@ class SearchOps(MemoryOps):
             }
         )
         return self.search(request)[0]
+
+
+def shares_a_word(query: str, contents: Sequence[str]) -> list[bool]:
+    """Whether each of ``contents`` holds a word of ``query`` other than a stop word (as
+    full text matches them: stemmed, case and accents folded)."""
+    terms = Terms()
+    asked = set(terms(" ".join(w for w in words(query) if w not in STOP_WORDS)))
+    return [not asked.isdisjoint(terms(content)) for content in contents]
