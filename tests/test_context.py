@@ -8,8 +8,8 @@ import random
 import unicodedata
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta, timezone
 
 import numpy as np
 import numpy.typing as npt
@@ -152,7 +152,8 @@ class Scenario:
         o = self.options
         return (
             f"Scenario({len(self.pieces)} pieces, budget={o.budget}, format={o.format.value}, "
-            f"system={o.system_prompt!r:.60}, scores={o.include_scores}, min={o.min_score})"
+            f"system={o.system_prompt!r:.60}, scores={o.include_scores}, "
+            f"dates={o.include_dates}, min={o.min_score})"
         )
 
 
@@ -173,6 +174,7 @@ def scenarios(draw: st.DrawFn) -> Scenario:
         now=NOW,
         system_prompt=system,
         include_scores=draw(st.booleans()),
+        include_dates=draw(st.booleans()),
         min_score=min_score,
         format=draw(st.sampled_from(list(ContextFormat))),
     )
@@ -266,6 +268,12 @@ def check_invariants(pieces: Sequence[Piece], options: PackOptions, packed: Pack
         else:
             assert item.content == original
         assert rendered(item.content, options.format) in packed.content
+        if options.include_dates:
+            date = f"{by_id[item.id].created_at.astimezone(UTC):%Y-%m-%d}"
+            if options.format is ContextFormat.XML:
+                assert f'date="{date}"' in packed.content
+            else:
+                assert f"[{date}] {rendered(item.content, options.format)}" in packed.content
 
     # No two placed memories are duplicates of each other.
     chosen = [by_id[i] for i in ids]
@@ -582,6 +590,43 @@ def test_text_layout_with_scores_and_system_prompt() -> None:
     )
     assert [p.position for p in packed.placed] == [Zone.CRITICAL, Zone.MIDDLE, Zone.RECENCY]
     assert not packed.content.endswith(TRUNCATED_SUFFIX)
+
+
+@pytest.mark.parametrize("fmt", list(ContextFormat))
+def test_dates_come_before_each_memory_in_utc(fmt: ContextFormat) -> None:
+    """``include_dates``: the day each memory was written, so that a model can answer
+    "when" (a time late on May 7th in New York is May 8th in UTC)."""
+    new_york = timezone(timedelta(hours=-4))
+    pieces = [
+        piece(
+            "a",
+            "I went to a support group yesterday.",
+            0.9,
+            at=datetime(2023, 5, 7, 22, 30, tzinfo=new_york),
+        ),
+        piece("b", "Painted a sunrise.", 0.5, at=datetime(2023, 7, 1, 9, tzinfo=UTC)),
+    ]
+    options = PackOptions(budget=500, now=NOW, format=fmt, include_dates=True, include_scores=True)
+    packed = pack(pieces, options, COUNTER)
+    check_invariants(pieces, options, packed)
+    if fmt is ContextFormat.XML:
+        memories = list(ET.fromstring(packed.content))
+        assert [m.get("date") for m in memories] == ["2023-05-08", "2023-07-01"]
+    elif fmt is ContextFormat.MARKDOWN:
+        assert (
+            "- [2023-05-08] I went to a support group yesterday. *(relevance 90%)*"
+            in packed.content
+        )
+    else:
+        assert packed.content == SEPARATOR.join(
+            [
+                "[relevance: 90%] [2023-05-08] I went to a support group yesterday.",
+                "[relevance: 50%] [2023-07-01] Painted a sunrise.",
+            ]
+        )
+    undated = pack(pieces, replace(options, include_dates=False), COUNTER)
+    assert "2023" not in undated.content
+    assert undated.token_count < packed.token_count
 
 
 def test_working_memories_always_land_in_recency_oldest_first() -> None:

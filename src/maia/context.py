@@ -17,7 +17,7 @@ import re
 import unicodedata
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from functools import lru_cache
 from operator import attrgetter
@@ -67,6 +67,7 @@ class PackOptions:
     now: datetime
     system_prompt: str | None = None
     include_scores: bool = False
+    include_dates: bool = False  # each memory's creation date (UTC), for questions of when
     min_score: float = 0.0
     format: ContextFormat = ContextFormat.TEXT
     critical_share: float = 0.15
@@ -99,6 +100,7 @@ class Placed(NamedTuple):
     position: Zone
     token_count: int
     truncated: bool
+    created_at: datetime | None = None  # kept to render its date (``include_dates``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,8 +163,10 @@ class _Renderer:
         self.options = options
         self.counter = counter
         self.xml = options.format is ContextFormat.XML
-        # Text and markdown decoration depends only on the percentage shown and the cut:
-        # its cost and its strings by percentage, for whole memories and for cut ones.
+        # Text and markdown decoration depends only on the percentage shown and the cut
+        # (and the date, counted apart): its cost and its strings by percentage, for
+        # whole memories and for cut ones.
+        self.dates = options.include_dates
         shown = (options.format, options.include_scores)
         self._plain_costs = _PLAIN_COSTS.setdefault((counter.name, *shown), ({}, {}))
         self._plain_parts = _PLAIN_PARTS.setdefault(shown, ({}, {}))
@@ -196,14 +200,19 @@ class _Renderer:
         return lead, ""
 
     def decoration(self, piece: Piece | Placed, zone: Zone, truncated: bool) -> tuple[str, str]:
+        """The text before and after a memory (text and markdown: without its date,
+        which ``dated`` puts between the two)."""
         suffix = TRUNCATED_SUFFIX if truncated else ""
         percent = min(int(piece.score * 100), 100)
         if self.options.format is ContextFormat.XML:
             score = f' score="{piece.score:.2f}"' if self.options.include_scores else ""
+            date = ""
+            if self.dates and piece.created_at is not None:
+                date = f' date="{_date(piece.created_at)}"'
             cut = ' truncated="true"' if truncated else ""
             tag = (
                 f'<memory id="{_attribute(piece.id)}" type="{_attribute(piece.type)}"'
-                f'{score} position="{zone.value}"{cut}>'
+                f'{date}{score} position="{zone.value}"{cut}>'
             )
             return tag, "</memory>"
         if self.options.format is ContextFormat.MARKDOWN:
@@ -223,7 +232,14 @@ class _Renderer:
         found = parts.get(percent)
         if found is None:
             found = parts[percent] = self.decoration(item, item.position, item.truncated)
-        return found[0] + self.body(item.content) + found[1]
+        return found[0] + self.dated(item) + self.body(item.content) + found[1]
+
+    def dated(self, piece: Piece | Placed) -> str:
+        """``[2023-05-08] ``: the date a memory was written, before its text (text and
+        markdown formats, ``include_dates``)."""
+        if not self.dates or piece.created_at is None:
+            return ""
+        return f"[{_date(piece.created_at)}] "
 
     def body(self, content: str) -> str:
         if self.options.format is ContextFormat.XML:
@@ -263,10 +279,19 @@ class _Renderer:
             if self.options.format is not ContextFormat.TEXT:
                 found += 2  # indentation can add a token or two
             costs[percent] = found
+        if self.dates:
+            return found + self.tokens(self.dated(piece))
         return found
 
 
 _ESCAPED = re.compile("[&<>\"']")
+
+
+def _date(moment: datetime) -> str:
+    """The UTC date of ``moment`` (a naive one is taken as UTC)."""
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
+    return f"{moment:%Y-%m-%d}"
 
 
 def _attribute(value: str) -> str:
@@ -385,7 +410,9 @@ def pack(candidates: Sequence[Piece], options: PackOptions, counter: TokenCounte
             created[piece.id] = piece.created_at
         fill = fills[zone]
         fill.used += cost
-        fill.placed.append(Placed(piece.id, content, piece.type, piece.score, zone, tokens, cut))
+        fill.placed.append(
+            Placed(piece.id, content, piece.type, piece.score, zone, tokens, cut, piece.created_at)
+        )
 
     def put(piece: Piece, zone: Zone, limit: int) -> int:
         """Places ``piece`` whole if it fits under ``limit``; returns the tokens used.

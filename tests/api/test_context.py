@@ -336,6 +336,29 @@ def test_markdown_and_xml_formats(client: httpx.Client) -> None:
     assert "&lt;b&gt;bold&lt;/b&gt; fonts &amp; R&amp;D." in xml["content"]
 
 
+def test_dates_on_request(client: httpx.Client) -> None:
+    """``include_dates``: the day each memory was written (UTC) before its text, so that
+    a model can answer "when"; off, the contract's plain layout."""
+    for content, at in (
+        ("Caroline went to a support group.", "2023-05-07T22:30:00-04:00"),
+        ("Caroline painted a sunrise.", "2023-07-01T09:00:00Z"),
+    ):
+        response = client.post(
+            "/v1/memories", json={"namespace": "dated", "content": content, "created_at": at}
+        )
+        assert response.status_code == 201, response.text
+    dated = context(client, query="Caroline", namespace="dated", include_dates=True)
+    check_shape(dated)
+    assert "[2023-05-08] Caroline went to a support group." in dated["content"]
+    assert "[2023-07-01] Caroline painted a sunrise." in dated["content"]
+    for undated in (
+        context(client, query="Caroline", namespace="dated"),
+        context(client, query="Caroline", namespace="dated", include_dates=None),
+    ):
+        assert "2023" not in undated["content"]
+        assert undated["token_count"] < dated["token_count"]
+
+
 def test_min_score_is_respected(client: httpx.Client) -> None:
     add_many(client, "scores", [*FACTS, *(filler(i) for i in range(20))])
     everything = context(client, query="Alice drinks green tea", namespace="scores", now=FUTURE)

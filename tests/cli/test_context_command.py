@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import socket
 from collections.abc import Callable
 from typing import Any
@@ -120,6 +121,11 @@ def test_options_reach_the_server(live: LiveServer) -> None:
     markdown = run(QUERY, "-s", live.url, "--format", "markdown", "-r", "--scores")
     assert markdown.stdout.startswith("## Relevant memories\n\n- ")
     assert "*(relevance " in markdown.stdout
+    dated = run(QUERY, "-s", live.url, "-r", "--dates")
+    assert dated.exit_code == 0, dated.output
+    dated_blocks = blocks(dated.stdout.rstrip("\n"))
+    assert dated_blocks
+    assert all(re.match(r"\[\d{4}-\d{2}-\d{2}\] \S", block) for block in dated_blocks)
     everything = json.loads(run(QUERY, "-s", live.url, "-n", "cli", "-j").stdout)
     scores = sorted(m.get("score", 0) for m in everything["memories"])
     assert len(scores) >= 2

@@ -280,6 +280,9 @@ def context_command(
     token_budget: Annotated[int, typer.Option("--token-budget", "-b")] = 4000,
     system: Annotated[str | None, typer.Option("--system", help="System prompt")] = None,
     scores: Annotated[bool, typer.Option("--scores", help="Prefix memories with scores")] = False,
+    dates: Annotated[
+        bool, typer.Option("--dates", help="Prefix memories with the date written (UTC)")
+    ] = False,
     min_score: Annotated[float, typer.Option("--min-score")] = 0.0,
     output_format: Annotated[str, typer.Option("--format", help="text, markdown or xml")] = "text",
     raw: Annotated[bool, typer.Option("--raw", "-r", help="Print only the context")] = False,
@@ -295,6 +298,7 @@ def context_command(
             token_budget=token_budget,
             system_prompt=system or None,
             include_scores=scores,
+            include_dates=dates or None,
             min_score=min_score if min_score > 0 else None,
             format=output_format,
         )

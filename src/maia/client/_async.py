@@ -411,9 +411,11 @@ class AsyncClient:
         min_score: float | None = None,
         format: str | None = None,
         now: When | None = None,
+        include_dates: bool | None = None,
     ) -> ContextResponse:
         """The memories relevant to ``query``, packed into ``token_budget`` tokens, ready
-        for a prompt (``POST /v1/context``). ``format``: ``text``, ``markdown`` or ``xml``."""
+        for a prompt (``POST /v1/context``). ``format``: ``text``, ``markdown`` or ``xml``;
+        ``include_dates``: each memory's date (UTC) before its text."""
         return await self._run(
             calls.get_context(
                 query,
@@ -424,6 +426,7 @@ class AsyncClient:
                 min_score=min_score,
                 format=format,
                 now=now,
+                include_dates=include_dates,
             )
         )
 

@@ -455,6 +455,7 @@ def get_context(
     min_score: float | None = None,
     format: str | None = None,
     now: When | None = None,
+    include_dates: bool | None = None,
 ) -> Call[ContextResponse]:
     body = _fields(
         query=require("query", query),
@@ -462,6 +463,7 @@ def get_context(
         token_budget=token_budget,
         system_prompt=system_prompt,
         include_scores=include_scores,
+        include_dates=include_dates,
         min_score=min_score,
         format=format,
         now=now,

@@ -402,9 +402,11 @@ class Client:
         min_score: float | None = None,
         format: str | None = None,
         now: When | None = None,
+        include_dates: bool | None = None,
     ) -> ContextResponse:
         """The memories relevant to ``query``, packed into ``token_budget`` tokens, ready
-        for a prompt (``POST /v1/context``). ``format``: ``text``, ``markdown`` or ``xml``."""
+        for a prompt (``POST /v1/context``). ``format``: ``text``, ``markdown`` or ``xml``;
+        ``include_dates``: each memory's date (UTC) before its text."""
         return self._run(
             calls.get_context(
                 query,
@@ -415,6 +417,7 @@ class Client:
                 min_score=min_score,
                 format=format,
                 now=now,
+                include_dates=include_dates,
             )
         )
 

@@ -27,6 +27,7 @@ class ContextRequest(BaseModel):
     )
     system_prompt: str | None = Field(None, max_length=100_000)
     include_scores: bool = False
+    include_dates: bool = False
     min_score: float = Field(0.0, ge=0.0, le=1.0)
     format: Literal["text", "markdown", "xml"] = "text"
     now: OptionalUtcDatetime = None
@@ -43,7 +44,7 @@ class ContextRequest(BaseModel):
     def _empty_is_unset(cls, value: Any) -> Any:
         return None if value == "" else value
 
-    @field_validator("min_score", "include_scores", mode="before")
+    @field_validator("min_score", "include_scores", "include_dates", mode="before")
     @classmethod
     def _null_is_default(cls, value: Any, info: Any) -> Any:
         if value is None:
