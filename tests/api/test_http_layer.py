@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
+from maia.service import Maia
 from tests.conftest import LiveServer, running_server
 
 JSON_TYPE = "application/json; charset=utf-8"
@@ -480,8 +481,36 @@ def test_streamed_body_over_the_limit_is_413(serve: ServeFactory) -> None:
     with client_for(server) as http:
         response = http.post("/v1/memories", content=chunks())
         assert response.status_code == 413, response.text
-        assert response.json()["code"] == "PAYLOAD_TOO_LARGE"
+        # The same body as for a declared length.
+        assert response.json() == {
+            "error": "request body too large",
+            "code": "PAYLOAD_TOO_LARGE",
+            "details": "limit is 2048 bytes",
+        }
     assert server.maia.stats().total_memories == 0
+
+
+def test_an_unexpected_error_is_a_500_with_every_header(
+    serve: ServeFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = serve(cors_origins=["https://app.example"])
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(Maia, "stats", broken)
+    with client_for(server) as http:
+        response = http.get(
+            "/v1/stats", headers={"X-Request-ID": "rid-500", "Origin": "https://app.example"}
+        )
+        assert response.status_code == 500
+        assert response.json() == {"error": "internal server error", "code": "INTERNAL_ERROR"}
+        assert response.headers["content-type"] == JSON_TYPE
+        assert response.headers["x-request-id"] == "rid-500"
+        assert response.headers["access-control-allow-origin"] == "https://app.example"
+        assert_security_headers(response)
+        assert "disk on fire" not in response.text
+        assert http.get("/health").status_code == 200  # the server carries on
 
 
 # -- inference status ------------------------------------------------------------------

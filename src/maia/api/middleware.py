@@ -19,6 +19,7 @@ from maia.errors import PayloadTooLarge
 from maia.security.keys import redact_keys
 
 log = logging.getLogger("maia.access")
+_errors = logging.getLogger("maia.api")
 
 SECURITY_HEADERS = (
     ("x-content-type-options", "nosniff"),
@@ -108,7 +109,15 @@ class RequestContextMiddleware:
                     await self._too_large(send_with_headers)
                     return
                 receive = self._limited(receive)
-            await self.app(scope, receive, send_with_headers)
+            try:
+                await self.app(scope, receive, send_with_headers)
+            except Exception:
+                # Answered here, not by the framework's outermost layer (which this one
+                # is inside of): a 500 carries the request id and every other header.
+                _errors.exception("unhandled error on %s %s", scope["method"], scope["path"])
+                if status_holder[0]:  # the response had started: too late for a 500
+                    raise
+                await _send_json(send_with_headers, 500, INTERNAL_ERROR_BODY)
         finally:
             log.info(
                 "%s %s %d %.1fms",
@@ -145,8 +154,8 @@ class RequestContextMiddleware:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
-                    raise PayloadTooLarge(
-                        f"request body too large: limit is {limit} bytes", field="body"
+                    raise PayloadTooLarge(  # as ``_too_large`` answers a declared length
+                        "request body too large", details=f"limit is {limit} bytes", field="body"
                     )
             return message
 
@@ -157,14 +166,21 @@ class RequestContextMiddleware:
             b'{"error":"request body too large","code":"PAYLOAD_TOO_LARGE",'
             b'"details":"limit is ' + str(self.max_request_bytes).encode() + b' bytes"}'
         )
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/json; charset=utf-8"),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        await _send_json(send, 413, body)
+
+
+INTERNAL_ERROR_BODY = b'{"error":"internal server error","code":"INTERNAL_ERROR"}'
+
+
+async def _send_json(send: Send, status: int, body: bytes) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json; charset=utf-8"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
