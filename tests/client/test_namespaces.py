@@ -55,6 +55,20 @@ def test_names_with_slashes(api: Any, ns: str) -> None:
     assert api.get_namespace(f"{ns}/team/memories").name == f"{ns}/team/memories"
 
 
+def test_dot_names(api: Any, ns: str) -> None:
+    """``.`` and ``..`` are names like any other, not dot segments of the URL."""
+    api.create_memory(f"{ns}-other", "elsewhere")
+    for name in (".", ".."):
+        created = api.create_namespace(name)
+        assert api.get_namespace(name).id == created.id
+        api.create_memory(name, f"in {name}")
+        # (not every namespace's, as "/v1/namespaces/../memories" would read)
+        assert {m.content for m in api.list_namespace_memories(name).data} == {f"in {name}"}
+        assert api.delete_namespace(name) is None
+        with pytest.raises(NotFoundError):
+            api.get_namespace(name)
+
+
 def test_list(api: Any, ns: str) -> None:
     for suffix in ("a", "b", "c"):
         api.create_namespace(f"{ns}-{suffix}")

@@ -295,6 +295,9 @@ def test_bad_requests_answer_in_openai_format(serve: ServeFactory) -> None:
         response = httpx.post(f"{server.url}/v1/chat/completions", json=body)
         assert response.status_code == 400, body
         assert response.json()["error"]["type"] == "invalid_request"  # contract 6.1
+    deep = httpx.post(f"{server.url}/v1/chat/completions", content=b"[" * 100_000)
+    assert deep.status_code == 400
+    assert deep.json()["error"]["type"] == "invalid_request"
     unknown = httpx.post(
         f"{server.url}/v1/chat/completions",
         json={"model": "gpt-nothing", "messages": [{"role": "user", "content": "x"}]},

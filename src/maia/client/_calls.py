@@ -116,7 +116,10 @@ _AUDIT = ListResponse[AuditEvent]
 
 
 def segment(value: str) -> str:
-    """A path parameter, percent-encoded with nothing kept (``a/b`` -> ``a%2Fb``)."""
+    """A path parameter, percent-encoded with nothing kept (``a/b`` -> ``a%2Fb``); ``.``
+    and ``..`` too, which a URL would otherwise read as dot segments and remove."""
+    if value in (".", ".."):
+        return value.replace(".", "%2E")
     return quote(value, safe="")
 
 

@@ -145,6 +145,8 @@ async def _read_turn(request: Request, maia: Maia) -> Turn:
         body = await request.json()
     except (ValueError, UnicodeDecodeError) as exc:
         raise InvalidInput(f"invalid request body: {exc}") from exc
+    except RecursionError as exc:  # nesting deeper than the parser goes
+        raise InvalidInput("invalid request body: nested too deeply") from exc
     check_chat_request(body)
     messages: list[dict[str, Any]] = body["messages"]
     settings = maia.settings
