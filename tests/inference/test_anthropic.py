@@ -265,6 +265,31 @@ async def test_error_event_in_stream(router_with: RouterFactory, anthropic_up: U
     assert caught.value.body == {"error": {"message": "Overloaded", "type": "overloaded_error"}}
 
 
+async def test_a_stream_without_message_stop_is_a_502(
+    router_with: RouterFactory, anthropic_up: Upstream
+) -> None:
+    start = {"type": "message_start", "message": {"id": "m", "model": "c", "usage": {}}}
+    block = {
+        "type": "content_block_start",
+        "index": 0,
+        "content_block": {"type": "text", "text": ""},
+    }
+    delta = {
+        "type": "content_block_delta",
+        "index": 0,
+        "delta": {"type": "text_delta", "text": "Hel"},
+    }
+    text = "".join(f"event: {e['type']}\ndata: {json.dumps(e)}\n\n" for e in (start, block, delta))
+    anthropic_up.then(Reply(200, text=text, headers={"content-type": "text/event-stream"}))
+    async with router_with(provider("a", anthropic_up, "claude-*")) as router:
+        chunks, _ = await router.stream(user("hi", model="claude-x"))
+        received = [await anext(chunks), await anext(chunks)]
+        with pytest.raises(UpstreamError) as caught:
+            await anext(chunks)
+    assert "".join(c["choices"][0]["delta"].get("content") or "" for c in received) == "Hel"
+    assert caught.value.status == 502
+
+
 async def test_errors_in_openai_shape(router_with: RouterFactory, anthropic_up: Upstream) -> None:
     body = {"type": "error", "error": {"type": "invalid_request_error", "message": "bad"}}
     anthropic_up.then(Reply(400, body))

@@ -142,6 +142,19 @@ async def test_error_in_openai_shape(router_with: RouterFactory, ollama_up: Upst
     }
 
 
+async def test_a_stream_without_done_is_a_502(
+    router_with: RouterFactory, ollama_up: Upstream
+) -> None:
+    line = {"model": "llama3", "message": {"role": "assistant", "content": "Hel"}, "done": False}
+    ollama_up.then(Reply(200, text=json.dumps(line) + "\n"))
+    async with router_with(provider("l", ollama_up, "llama*")) as router:
+        chunks, _ = await router.stream(user("x", model="llama3"))
+        assert (await anext(chunks))["choices"][0]["delta"]["content"] == "Hel"
+        with pytest.raises(UpstreamError) as caught:
+            await anext(chunks)
+    assert caught.value.status == 502
+
+
 async def test_models_from_tags(router_with: RouterFactory, ollama_up: Upstream) -> None:
     async with router_with(provider("l", ollama_up, "llama*")) as router:
         models = await router.list_models()

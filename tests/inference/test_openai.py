@@ -12,6 +12,8 @@ from maia.inference import UpstreamError
 from tests.inference.conftest import RouterFactory, provider, user
 from tests.inference.upstreams import Reply, Upstream
 
+SSE = {"content-type": "text/event-stream"}
+
 pytestmark = pytest.mark.anyio
 
 TOOLS = [
@@ -123,6 +125,33 @@ async def test_error_inside_a_stream(router_with: RouterFactory, openai_up: Upst
         with pytest.raises(UpstreamError) as caught:
             await anext(chunks)
     assert caught.value.body["error"]["message"] == "overloaded"
+
+
+async def test_a_stream_that_is_not_one_or_stops_early_is_a_502(
+    router_with: RouterFactory, openai_up: Upstream
+) -> None:
+    """A JSON answer to a streamed request, or a stream cut before any choice finished,
+    is no complete answer: a 502, before the first chunk or in place of the next."""
+    chunk = {"id": "c", "object": "chat.completion.chunk", "choices": [{"index": 0, "delta": {}}]}
+    done = {**chunk, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
+    openai_up.then(
+        Reply(200, {"id": "c", "object": "chat.completion", "choices": []}),
+        Reply(200, text=f"data: {json.dumps(chunk)}\n\n", headers=SSE),
+        Reply(200, text=f"data: {json.dumps(chunk)}\n\ndata: {json.dumps(done)}\n\n", headers=SSE),
+    )
+    async with router_with(provider("o", openai_up, "gpt-*")) as router:
+        with pytest.raises(UpstreamError) as caught:
+            await router.stream(user("x", model="gpt-4o"))
+        assert caught.value.status == 502
+        assert caught.value.body["error"]["type"] == "backend_error"
+        chunks, _ = await router.stream(user("x", model="gpt-4o"))
+        assert (await anext(chunks))["id"] == "c"
+        with pytest.raises(UpstreamError) as caught:
+            await anext(chunks)
+        assert caught.value.status == 502
+        # Without [DONE], a finished choice is a complete answer.
+        chunks, _ = await router.stream(user("x", model="gpt-4o"))
+        assert [c async for c in chunks] == [chunk, done]
 
 
 async def test_models_pass_through(router_with: RouterFactory, openai_up: Upstream) -> None:

@@ -200,6 +200,11 @@ class HttpProvider:
         except ValueError:
             raise self.bad_answer("invalid JSON") from None
 
+    def unfinished(self) -> UpstreamError:
+        """A stream that stopped before its end (or was no stream): a 502, not an answer
+        the client would take for complete."""
+        return self.bad_answer("a stream that ended before it was finished")
+
     def bad_answer(self, what: str) -> UpstreamError:
         """A 502 for an answer MAIA cannot read (counts as a server failure)."""
         return UpstreamError(

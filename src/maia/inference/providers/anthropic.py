@@ -357,6 +357,7 @@ class AnthropicProvider(HttpProvider):
                     yield item
             if translator.done:
                 return
+        raise self.unfinished()  # no message_stop
 
     async def list_models(self) -> list[dict[str, Any]]:
         payload = await self.request_json("GET", "/v1/models")

@@ -243,6 +243,7 @@ class OllamaProvider(HttpProvider):
                 ):
                     yield item
                 return
+        raise self.unfinished()  # no line with "done"
 
     async def list_models(self) -> list[dict[str, Any]]:
         payload = await self.request_json("GET", "/api/tags")

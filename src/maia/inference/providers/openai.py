@@ -26,6 +26,7 @@ class OpenAIProvider(HttpProvider):
 
     async def stream(self, request: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
         body = {**request, "stream": True}
+        finished = False  # a choice said why it stopped (a server may omit [DONE])
         async for _event, data in sse_events(self.stream_lines("/chat/completions", body)):
             if data.strip() == "[DONE]":
                 return
@@ -37,7 +38,13 @@ class OpenAIProvider(HttpProvider):
                 # An error reported inside the stream, after the 200.
                 raise UpstreamError(500, normalise_error_body(500, item, data), provider=self.name)
             if isinstance(item, dict):
+                finished = finished or any(
+                    isinstance(c, dict) and c.get("finish_reason")
+                    for c in item.get("choices") or ()
+                )
                 yield item
+        if not finished:
+            raise self.unfinished()
 
     async def list_models(self) -> list[dict[str, Any]]:
         result = await self.request_json("GET", "/models")
