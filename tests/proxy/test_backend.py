@@ -8,12 +8,13 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
+import openai
 import pytest
 from openai import OpenAI
 
 from maia import InvalidInput, Settings
 from tests.conftest import LiveServer
-from tests.inference.upstreams import Upstream
+from tests.inference.upstreams import Reply, Upstream, free_port_url
 
 ServeFactory = Callable[..., LiveServer]
 QUIET = {"X-MAIA-Skip-Extract": "1"}
@@ -79,6 +80,27 @@ def test_models_are_listed_from_the_backend_with_the_clients_key(
         assert "backend-model" in {m["id"] for m in response.json()["data"]}
     assert [r.path for r in up.received] == ["/v1/models"] * 2
     assert authorizations(up) == [CLIENT_KEY] * 2
+
+
+def test_models_fail_as_the_backend_fails(serve: ServeFactory, up: Upstream) -> None:
+    """The client's key reaches the backend, so its refusal is the answer (not a list
+    without the backend's models); an unreachable backend is a 502 (contract 6.5)."""
+    error = {
+        "message": "Incorrect API key provided",
+        "type": "invalid_request_error",
+        "code": "invalid_api_key",
+    }
+    up.then(Reply(401, {"error": error}), Reply(401, {"error": error}))
+    server = serve(proxy_backend=up.base_url)
+    refused = httpx.get(f"{server.url}/v1/models", headers={"Authorization": "Bearer bad"})
+    assert refused.status_code == 401
+    assert refused.json()["error"]["code"] == "invalid_api_key"
+    with pytest.raises(openai.AuthenticationError):
+        OpenAI(base_url=f"{server.url}/v1", api_key="bad").models.list()
+    gone = serve(proxy_backend=free_port_url())
+    unreachable = httpx.get(f"{gone.url}/v1/models", headers={"Authorization": CLIENT_KEY})
+    assert unreachable.status_code == 502
+    assert unreachable.json()["error"]["type"] == "backend_error"
 
 
 def test_maias_own_key_is_never_forwarded(serve: ServeFactory, up: Upstream) -> None:

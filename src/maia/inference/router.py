@@ -317,8 +317,13 @@ class InferenceRouter:
             await _close_iterator(chunks)
 
     async def list_models(self) -> list[dict[str, Any]]:
-        """Models of every provider not marked unhealthy, first provider wins an id."""
+        """Models of every provider not marked unhealthy, first provider wins an id. A
+        provider that fails is left out, unless it is sent the client's own credentials
+        (``proxy_backend``): its refusal ("invalid key") or failure is the answer, as the
+        client would have had it from that backend."""
         names = [n for n in self._providers if self._health.status(n) != UNHEALTHY]
+        forwarding = [n for n in self._providers if n in self._forwarding]
+        names = [*forwarding, *(n for n in names if n not in self._forwarding)]
         found = await asyncio.gather(*(self._models_of(name) for name in names))
         merged: dict[str, dict[str, Any]] = {}
         for models in found:
@@ -334,6 +339,8 @@ class InferenceRouter:
                 self._observe_failure(name, exc)
             else:
                 log.warning("inference provider %s refused to list models: %s", name, exc)
+            if name in self._forwarding:
+                raise
             return []
         self._health.success(name)
         return models
