@@ -4,6 +4,9 @@ on real data directories and a live server."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,6 +15,7 @@ from typer.testing import CliRunner, Result
 
 from maia import Maia, Settings
 from maia.cli import app
+from maia.models import MemoryCreate
 from tests.conftest import LiveServer
 from tests.transfer_data import comparable, populate
 
@@ -112,6 +116,42 @@ def test_export_options(source: Path) -> None:
     both = run("export", "--data-dir", str(source), "--server", "http://127.0.0.1:1")
     assert both.exit_code == 2
     assert "--server excludes" in both.stderr
+
+
+def test_export_to_a_path_that_cannot_be_written(source: Path, tmp_path: Path) -> None:
+    for path, message in (
+        (tmp_path / "no" / "such" / "out.jsonl", "invalid --output: no directory"),
+        (tmp_path, "is a directory"),
+    ):
+        result = run("export", "--data-dir", str(source), "-o", str(path))
+        assert result.exit_code == 2, result.output
+        assert message in result.stderr
+        assert "Traceback" not in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["source"]
+
+
+def test_export_into_a_closed_pipe_stops_quietly(
+    make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
+    with Maia.open(settings=make_settings(data_dir=tmp_path / "big")) as maia:
+        maia.create_memories(
+            [MemoryCreate(namespace="big", content=f"memory number {i}") for i in range(300)]
+        )
+    command = [sys.executable, "-m", "maia", "export", "--data-dir", str(tmp_path / "big")]
+    with subprocess.Popen(
+        [*command, "--with-embeddings"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "MAIA_EMBEDDING_PROVIDER": "hashing"},
+    ) as export:
+        assert export.stdout is not None
+        assert export.stderr is not None
+        assert export.stdout.read(100)  # the reader takes a little, then goes (``| head``)
+        export.stdout.close()
+        errors = export.stderr.read().decode()
+        assert export.wait(timeout=60) == 1
+    assert "Traceback" not in errors
+    assert "Exception ignored" not in errors
 
 
 def test_export_from_a_server_equals_the_local_export(

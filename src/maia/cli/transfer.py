@@ -75,19 +75,34 @@ def export_command(
         fail(InvalidInput(f"invalid {name}: {err['msg']}", field=name))
     if server is not None and (data_dir is not None or config is not None or tenant is not None):
         fail(InvalidInput("invalid options: --server excludes --data-dir, --config and --tenant"))
-    with _output(output) as out:
-        if server is not None:
-            tail = _export_remote(flt, server, api_key, out)
-        else:
-            with open_local(config, data_dir) as maia:
-                view = maia.for_tenant(tenant) if tenant else maia
-                try:
-                    tail = _write(view.export_lines(flt), out)
-                except MaiaError as exc:
-                    fail(exc)
-        end = _end_record(tail)
-        if end is None:  # raised before a file is put in place
-            remote.die("failed to export: the export ended early (no end record)")
+    if output is not None and output.is_dir():
+        fail(InvalidInput(f"invalid --output: {output} is a directory", field="output"))
+    if output is not None and not output.parent.is_dir():
+        fail(InvalidInput(f"invalid --output: no directory {output.parent}", field="output"))
+    try:
+        with _output(output) as out:
+            if server is not None:
+                tail = _export_remote(flt, server, api_key, out)
+            else:
+                with open_local(config, data_dir) as maia:
+                    view = maia.for_tenant(tenant) if tenant else maia
+                    lines = view.export_lines(flt)
+                    try:
+                        tail = _write(lines, out)
+                    except MaiaError as exc:
+                        fail(exc)
+                    finally:
+                        lines.close()  # before the store closes
+            end = _end_record(tail)
+            if end is None:  # raised before a file is put in place
+                remote.die("failed to export: the export ended early (no end record)")
+    except BrokenPipeError:  # the reader went away (``maia export | head``)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise typer.Exit(1) from None
+    except OSError as exc:
+        remote.die(
+            f"failed to export: cannot write {output or 'standard output'}: {exc.strerror or exc}"
+        )
     err_console.print(
         f"exported {end['namespaces']} namespaces, {end['memories']} memories and "
         f"{end['relations']} relations" + (f" to {output}" if output else ""),
