@@ -15,7 +15,7 @@ from typer.testing import CliRunner, Result
 
 from maia import Maia, Settings
 from maia.cli import app
-from maia.models import MemoryCreate
+from maia.models import MemoryCreate, TenantCreate
 from tests.conftest import LiveServer
 from tests.transfer_data import comparable, populate
 
@@ -79,7 +79,9 @@ def test_export_import_round_trip(
 def test_import_into_another_tenant_with_new_ids(source: Path, tmp_path: Path) -> None:
     file = tmp_path / "export.jsonl"
     assert run("export", "--data-dir", str(source), "-o", str(file)).exit_code == 0
-    args = ("import", str(file), "--data-dir", str(source), "--tenant", "acme", "-j")
+    with Maia.open(source) as maia:
+        acme = maia.create_tenant(TenantCreate(name="acme")).id
+    args = ("import", str(file), "--data-dir", str(source), "--tenant", acme, "-j")
     refused = run(*args)
     assert refused.exit_code == 1  # the ids belong to the source tenant
     assert json.loads(refused.stdout)["memories"]["failed"] == 8
@@ -128,6 +130,24 @@ def test_export_to_a_path_that_cannot_be_written(source: Path, tmp_path: Path) -
         assert message in result.stderr
         assert "Traceback" not in result.output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["source"]
+
+
+def test_an_unknown_tenant_is_refused(source: Path, tmp_path: Path) -> None:
+    """Records imported for a tenant that does not exist would be reachable by no key."""
+    exported = run("export", "--data-dir", str(source))
+    assert exported.exit_code == 0, exported.output
+    dump = tmp_path / "dump.jsonl"
+    dump.write_bytes(exported.stdout_bytes)
+    for args in (
+        ("import", str(dump), "--data-dir", str(tmp_path / "target"), "--tenant", "tpyo"),
+        ("export", "--data-dir", str(source), "--tenant", "tpyo"),
+    ):
+        result = run(*args)
+        assert result.exit_code == 2, result.output
+        assert "invalid --tenant: no tenant tpyo" in result.stderr
+        assert not result.stdout
+    with Maia.open(tmp_path / "target") as maia:
+        assert maia.stats().total_memories == 0
 
 
 def test_export_into_a_closed_pipe_stops_quietly(
@@ -205,7 +225,9 @@ def test_import_of_a_malformed_file_names_the_line(source: Path, tmp_path: Path)
 def test_import_reports_failed_records(source: Path, tmp_path: Path) -> None:
     file = tmp_path / "export.jsonl"
     assert run("export", "--data-dir", str(source), "-o", str(file)).exit_code == 0
-    result = run("import", str(file), "--data-dir", str(source), "--tenant", "someone-else")
+    with Maia.open(source) as maia:
+        other = maia.create_tenant(TenantCreate(name="someone-else")).id
+    result = run("import", str(file), "--data-dir", str(source), "--tenant", other)
     assert result.exit_code == 1
     assert "belongs to another tenant" in result.stderr
 

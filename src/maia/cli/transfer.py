@@ -17,11 +17,12 @@ from pydantic import ValidationError
 
 from maia.cli import remote
 from maia.cli.main import ConfigOption, DataDirOption, app, err_console, fail, open_local
-from maia.errors import InvalidInput, MaiaError
+from maia.errors import InvalidInput, MaiaError, NotFound
 from maia.models.transfer import ConflictPolicy, ExportFilter
 
 if TYPE_CHECKING:
     from maia.models.transfer import ImportSummary
+    from maia.service import Maia
     from maia.settings import Settings
 
 TenantOption = Annotated[
@@ -85,7 +86,7 @@ def export_command(
                 tail = _export_remote(flt, server, api_key, out)
             else:
                 with open_local(config, data_dir) as maia:
-                    view = maia.for_tenant(tenant) if tenant else maia
+                    view = _tenant_view(maia, tenant)
                     lines = view.export_lines(flt)
                     try:
                         tail = _write(lines, out)
@@ -109,6 +110,23 @@ def export_command(
         highlight=False,
         markup=False,
     )
+
+
+def _tenant_view(maia: Maia, tenant: str | None) -> Maia:
+    """The store as ``tenant`` sees it: a tenant that does not exist is a mistake (its
+    records would be reachable by no key), not an empty one."""
+    if tenant is None:
+        return maia
+    try:
+        maia.get_tenant(tenant)
+    except NotFound:
+        fail(
+            InvalidInput(
+                f"invalid --tenant: no tenant {tenant} (create it with `maia admin tenant create`)",
+                field="tenant",
+            )
+        )
+    return maia.for_tenant(tenant)
 
 
 @contextlib.contextmanager
@@ -205,7 +223,7 @@ def import_command(
     from rich.progress import Progress
 
     with _input(file) as path, open_local(config, data_dir) as maia:
-        view = maia.for_tenant(tenant) if tenant else maia
+        view = _tenant_view(maia, tenant)
         # A bar only on a terminal: piped stderr keeps just the errors.
         bar_off = not err_console.is_terminal
         with Progress(console=err_console, transient=True, disable=bar_off) as bar:
