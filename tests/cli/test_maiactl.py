@@ -51,6 +51,19 @@ def test_maiactl_exits_1_for_every_error_maia_tells_them_apart(url: str) -> None
         assert result.stderr.startswith("Error: no updates specified")
 
 
+def test_maiactl_exits_1_for_usage_errors_too() -> None:
+    for args in (
+        ["memory", "create"],
+        ["memory", "create", "-c", "x", "--confidence", "abc"],
+        ["bogus"],
+    ):
+        for script, status in (("maiactl", 1), ("maia", 2)):
+            result = run(script, *args)
+            assert result.returncode == status, (script, args, result.stderr)
+            assert "Error" in result.stderr
+    assert run("maiactl", "--help").returncode == 0
+
+
 def test_global_options_go_before_the_command(url: str, ns: str) -> None:
     created = run("maia", "-s", url, "--json", "memory", "create", "-n", ns, "-c", "Kiwis are tart")
     assert created.returncode == 0, created.stderr

@@ -414,6 +414,10 @@ def main() -> None:
 
 
 def maiactl() -> None:
-    """``maiactl``: the same commands, with the original CLI's name and exit statuses."""
+    """``maiactl``: the same commands, with the original CLI's name and exit statuses
+    (every error 1, a usage error too)."""
     remote.Mode.maiactl = True
-    sys.exit(app(args=hoist_global_options(sys.argv[1:]), prog_name="maiactl"))
+    try:
+        app(args=hoist_global_options(sys.argv[1:]), prog_name="maiactl")
+    except SystemExit as exc:
+        sys.exit(1 if exc.code == 2 else exc.code)
