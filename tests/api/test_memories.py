@@ -256,6 +256,10 @@ def test_get_unknown_id_is_404_envelope(api: httpx.Client) -> None:
     assert response.status_code == 404
     assert response.headers["content-type"] == JSON_TYPE
     assert response.json() == {"error": f"memory not found: {missing}", "code": "NOT_FOUND"}
+    # An encoded slash is quoted back as a slash, in any message.
+    slashed = api.get("/v1/memories/a%2Fb")
+    assert slashed.json() == {"error": "memory not found: a/b", "code": "NOT_FOUND"}
+    assert api.get("/v1/nope%2Fx").json()["details"] == "no route for /v1/nope/x"
 
 
 def test_get_counts_accesses(api: httpx.Client) -> None:

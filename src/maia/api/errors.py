@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
+from maia.api.middleware import decode_path_param
 from maia.api.responses import json_response
 from maia.errors import (
     AlreadyExists,
@@ -107,11 +108,12 @@ def render_error(exc: MaiaError) -> tuple[int, dict[str, Any], dict[str, str]]:
 def envelope(
     error: str, code: str | None, details: str | None = None, **extra: Any
 ) -> dict[str, Any]:
-    body: dict[str, Any] = {"error": error}
+    # A path parameter quoted in a message shows its encoded slashes as slashes again.
+    body: dict[str, Any] = {"error": decode_path_param(error)}
     if code:
         body["code"] = code
     if details:
-        body["details"] = details
+        body["details"] = decode_path_param(details)
     body.update(extra)
     return body
 
