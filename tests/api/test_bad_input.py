@@ -45,6 +45,28 @@ def mem(**fields: Any) -> bytes:
 CREATE = [
     Case("malformed-json", "POST", "/v1/memories", b'{"namespace": "default", "content": ', None),
     Case("trailing-garbage", "POST", "/v1/memories", b'{"namespace":"a","content":"b"} x', None),
+    # Python's parser takes these; JSON has no such values.
+    Case(
+        "nan",
+        "POST",
+        "/v1/memories",
+        b'{"namespace":"a","content":"b","metadata":{"x":NaN}}',
+        "NaN",
+    ),
+    Case(
+        "infinity",
+        "POST",
+        "/v1/memories",
+        b'{"namespace":"a","content":"b","confidence":Infinity}',
+        "Infinity",
+    ),
+    Case(
+        "search-nan",
+        "POST",
+        "/v1/memories/search",
+        b'{"query":"x","min_score":-Infinity}',
+        "Infinity",
+    ),
     Case("array-body", "POST", "/v1/memories", raw([{"namespace": "a", "content": "b"}]), None),
     Case("string-body", "POST", "/v1/memories", raw("remember this"), None),
     Case("number-body", "POST", "/v1/memories", b"42", None),
@@ -73,7 +95,7 @@ CREATE = [
         "POST",
         "/v1/memories",
         b'{"namespace":"d","content":"c","confidence":NaN}',
-        "confidence",
+        "NaN is not a JSON value",
     ),
     Case(
         "confidence-infinite",

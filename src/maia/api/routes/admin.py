@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
 from starlette.responses import Response
 
 from maia.api.auth import Authenticator, requires
 from maia.api.deps import MaiaDep, PageDep
 from maia.api.responses import json_response
+from maia.api.strict import api_router
 from maia.errors import InvalidInput
 from maia.models import (
     ApiKey,
@@ -28,7 +29,7 @@ from maia.models import (
 )
 from maia.security.audit import AuditQuery
 
-router = APIRouter(prefix="/admin", tags=["admin"], dependencies=[requires(Scope.ADMIN)])
+router = api_router(prefix="/admin", tags=["admin"], dependencies=[requires(Scope.ADMIN)])
 
 
 def _changed(request: Request) -> None:

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
 from starlette.responses import Response
 
 from maia.api.auth import requires
 from maia.api.deps import MaiaDep
 from maia.api.responses import json_response
+from maia.api.strict import api_router
 from maia.models import ContextRequest, ContextResponse, Scope
 
-router = APIRouter(tags=["context"])
+router = api_router(tags=["context"])
 
 
 @router.post(

@@ -11,18 +11,19 @@ import anyio
 import anyio.from_thread
 import anyio.to_thread
 from anyio.streams.memory import MemoryObjectSendStream
-from fastapi import APIRouter, Query
+from fastapi import Query
 from starlette.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 
 from maia.api.auth import requires
 from maia.api.deps import MaiaDep
+from maia.api.strict import api_router
 from maia.models import Scope as KeyScope
 from maia.models.transfer import MEDIA_TYPE, ExportFilter
 
 log = logging.getLogger(__name__)
 
-router = APIRouter(tags=["export"])
+router = api_router(tags=["export"])
 
 CHUNK_BYTES = 64 * 1024
 

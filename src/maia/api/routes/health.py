@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.responses import PlainTextResponse, Response
 
 from maia.api.deps import MaiaDep
 from maia.api.openapi import error_responses
 from maia.api.responses import json_response
+from maia.api.strict import api_router
 from maia.errors import MaiaError
 
-router = APIRouter(tags=["health"])
+router = api_router(tags=["health"])
 
 
 @router.get("/health", summary="Liveness")

@@ -3,16 +3,17 @@ cache. With no provider but the built-in mock configured, inference reports "dis
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from starlette.responses import Response
 
 from maia.api.auth import requires
 from maia.api.errors import envelope
 from maia.api.responses import json_response
+from maia.api.strict import api_router
 from maia.inference import HealthCheckFailed, InferenceRouter, UnknownProvider
 from maia.models import Scope
 
-router = APIRouter(prefix="/v1/inference", tags=["inference"])
+router = api_router(prefix="/v1/inference", tags=["inference"])
 
 
 def _router(request: Request) -> InferenceRouter:

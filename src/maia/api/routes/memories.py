@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Query
+from fastapi import Body, Query
 from pydantic import BaseModel, Field
 from starlette.responses import Response
 
 from maia.api.auth import requires
 from maia.api.deps import MaiaDep, PageDep
 from maia.api.responses import json_response
+from maia.api.strict import api_router
 from maia.models import (
     ListResponse,
     Memory,
@@ -24,7 +25,7 @@ from maia.models import (
 )
 from maia.service.memories import MAX_BATCH
 
-router = APIRouter(prefix="/v1/memories", tags=["memories"])
+router = api_router(prefix="/v1/memories", tags=["memories"])
 
 
 class BatchCreate(BaseModel):

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from starlette.responses import Response
 
 from maia.api.auth import requires
 from maia.api.deps import MaiaDep, PageDep, path_name
 from maia.api.responses import json_response
+from maia.api.strict import api_router
 from maia.models import (
     ListResponse,
     Memory,
@@ -21,7 +22,7 @@ from maia.models import (
     Scope,
 )
 
-router = APIRouter(prefix="/v1/namespaces", tags=["namespaces"])
+router = api_router(prefix="/v1/namespaces", tags=["namespaces"])
 
 # Names may contain "/" (``acme/team/alice``): clients percent-encode it; the routes
 # below use path parameters so raw slashes work too where unambiguous. The

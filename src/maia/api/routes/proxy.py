@@ -17,13 +17,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import anyio
-from fastapi import APIRouter, Request
+from fastapi import Request
 from starlette.responses import Response, StreamingResponse
 
 from maia.api.auth import principal_of, requires
 from maia.api.deps import MaiaDep
 from maia.api.errors import status_for
 from maia.api.responses import json_response
+from maia.api.strict import api_router
 from maia.errors import (
     Forbidden,
     InvalidInput,
@@ -51,7 +52,7 @@ from maia.service import Maia
 
 log = logging.getLogger(__name__)
 
-router = APIRouter(tags=["proxy"])
+router = api_router(tags=["proxy"])
 
 TRUE = ("1", "true", "yes", "on")
 # Background learning tasks, kept referenced until done (asyncio keeps only weak refs).

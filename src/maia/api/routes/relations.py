@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from starlette.responses import Response
 
 from maia.api.auth import requires
 from maia.api.deps import MaiaDep
 from maia.api.responses import json_response
+from maia.api.strict import api_router
 from maia.models import Edge, ListResponse, RelatedMemory, RelationCreate, RelationType, Scope
 
-router = APIRouter(prefix="/v1/memories/{memory_id}", tags=["relations"])
+router = api_router(prefix="/v1/memories/{memory_id}", tags=["relations"])
 
 
 @router.post(
