@@ -169,6 +169,14 @@ NAMESPACES = [
     Case("ns-name-empty", "POST", "/v1/namespaces", raw({"name": ""}), "name"),
     Case("ns-name-blank", "POST", "/v1/namespaces", raw({"name": "  "}), "name"),
     Case("ns-name-too-long", "POST", "/v1/namespaces", raw({"name": "n" * 256}), "name"),
+    # Past what a 64-bit integer holds (a store's, and a JavaScript client's precision).
+    Case(
+        "ns-budget-huge",
+        "POST",
+        "/v1/namespaces",
+        raw({"name": "huge", "config": {"token_budget": 10**20}}),
+        "token_budget",
+    ),
     Case("ns-name-nul", "POST", "/v1/namespaces", raw({"name": "a\u0000b"}), "name"),
     Case("ns-name-newline", "POST", "/v1/namespaces", raw({"name": "a\nb"}), "name"),
     Case("ns-name-number", "POST", "/v1/namespaces", raw({"name": 3}), "name"),

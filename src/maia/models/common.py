@@ -23,6 +23,8 @@ UNPAIRED_SURROGATES = "text must be valid Unicode: unpaired surrogate characters
 # Go's zero time: the contract sends it where a timestamp is required but unset.
 ZERO_TIME = datetime(1, 1, 1, tzinfo=UTC)
 
+INT64_MAX = 2**63 - 1  # what a store's integer (and a client's int64) holds
+
 
 def omit_empty(data: dict[str, Any], *keys: str) -> dict[str, Any]:
     """Drops ``keys`` whose value is empty, zero, false or null: the wire contract's

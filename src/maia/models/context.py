@@ -13,7 +13,7 @@ from pydantic import (
     model_serializer,
 )
 
-from maia.models.common import OptionalUtcDatetime, omit_empty
+from maia.models.common import INT64_MAX, OptionalUtcDatetime, omit_empty
 from maia.models.search import MAX_QUERY_CHARS
 
 
@@ -23,7 +23,10 @@ class ContextRequest(BaseModel):
     query: str = Field(min_length=1, max_length=MAX_QUERY_CHARS)
     namespace: str | None = None
     token_budget: int | None = Field(
-        None, description="<= 0 or absent: the namespace's token_budget, else the default"
+        None,
+        ge=-INT64_MAX,
+        le=INT64_MAX,
+        description="<= 0 or absent: the namespace's token_budget, else the default",
     )
     system_prompt: str | None = Field(None, max_length=100_000)
     include_scores: bool = False

@@ -14,7 +14,7 @@ from pydantic import (
     model_serializer,
 )
 
-from maia.models.common import NamespaceName, UtcDatetime, omit_empty
+from maia.models.common import INT64_MAX, NamespaceName, UtcDatetime, omit_empty
 from maia.models.memory import MemoryType
 
 SEPARATOR = "/"
@@ -44,9 +44,9 @@ class NamespaceConfig(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    token_budget: int = Field(0, ge=0)
-    max_memories: int = Field(0, ge=0)
-    retention_days: int = Field(0, ge=0)
+    token_budget: int = Field(0, ge=0, le=INT64_MAX)
+    max_memories: int = Field(0, ge=0, le=INT64_MAX)
+    retention_days: int = Field(0, ge=0, le=INT64_MAX)
     allowed_types: list[MemoryType] = Field(default_factory=list)
     inherit_from_parent: bool = False
     custom_scoring: dict[str, float] = Field(default_factory=dict)
