@@ -12,10 +12,13 @@ from pathlib import Path
 
 import pytest
 
+from maia import Maia
 from maia.errors import Unavailable
 from maia.store.sqlite import SQLiteStore
+from maia.store.sqlite import store as store_module
 from maia.store.sqlite.schema import SCHEMA_VERSION
 from maia.store.sqlite.session import fts_query
+from maia.store.sqlite.store import DATABASE_FILE
 
 
 def test_fresh_database_is_migrated_once(tmp_path: Path) -> None:
@@ -68,3 +71,26 @@ def test_readers_of_finished_threads_are_closed(tmp_path: Path) -> None:
     read_once()  # a new reader prunes the connections of ended threads
     assert len(store._readers) <= 2
     store.close()
+
+
+def test_a_database_locked_by_another_process_is_unavailable_not_an_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Writes wait for another process's lock, then fail as ``Unavailable`` (a 503); a
+    read that counts its access still answers, and the access is counted later."""
+    monkeypatch.setattr(store_module, "BUSY_TIMEOUT_MS", 100)
+    with Maia.open(tmp_path / "data", embedding_provider="hashing") as maia:
+        memory = maia.remember("Alice drinks green tea", namespace="locked")
+        other = sqlite3.connect(tmp_path / "data" / DATABASE_FILE, isolation_level=None)
+        other.execute("BEGIN EXCLUSIVE")
+        try:
+            with pytest.raises(Unavailable, match="the database is busy"):
+                maia.remember("Bob drinks coffee", namespace="locked")
+            read = maia.get_memory(memory.id, count_access=True)
+            assert read.access_count == 0
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+        maia._access.flush()
+        assert maia.get_memory(memory.id).access_count == 1
+        assert maia.count_memories("locked") == 1

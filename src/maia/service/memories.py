@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from maia.errors import InvalidInput, NotFound, QuotaExceeded
+from maia.errors import InvalidInput, NotFound, QuotaExceeded, Unavailable
 from maia.models import (
     Memory,
     MemoryCreate,
@@ -186,7 +186,10 @@ class MemoryOps(NamespaceOps):
                 }
             )
         if count_access:
-            self.touch([memory_id])
+            try:
+                self.touch([memory_id])
+            except Unavailable:  # the store is busy: counted later, the read still answers
+                self._access.record(self._tenant, [memory_id])
         return memory
 
     def get_memories(self, memory_ids: Sequence[str]) -> list[Memory]:

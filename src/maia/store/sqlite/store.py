@@ -19,6 +19,7 @@ from maia.store.sqlite.session import SQLiteSession
 log = logging.getLogger(__name__)
 
 DATABASE_FILE = "maia.db"
+BUSY_TIMEOUT_MS = 30_000  # how long a write waits for another process's lock
 
 
 class SQLiteStore:
@@ -64,7 +65,7 @@ class SQLiteStore:
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute(f"PRAGMA synchronous = {self._synchronous}")
             conn.execute("PRAGMA foreign_keys = ON")
-            conn.execute("PRAGMA busy_timeout = 30000")
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         except sqlite3.Error as exc:
             raise Unavailable(f"cannot open database {self._path}: {exc}") from exc
         return conn
@@ -114,7 +115,10 @@ class SQLiteStore:
             if self._closed:
                 raise Unavailable("store is closed")
             conn = self._writer
-            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:  # another process kept the lock too long
+                raise Unavailable(f"the database is busy: {exc}") from exc
             try:
                 yield SQLiteSession(conn)
             except BaseException:
