@@ -157,6 +157,13 @@ def test_unreachable_server_is_an_error() -> None:
     assert f"127.0.0.1:{port}" in result.stderr
 
 
+@pytest.mark.parametrize("server", ["not a url", "localhost:8080", "ftp://example.com"])
+def test_a_server_that_is_no_url_is_a_bad_option(server: str) -> None:
+    result = run(QUERY, "--server", server)
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"Error: invalid --server: {server!r}")
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

@@ -149,6 +149,30 @@ def test_refuses_public_address_without_key(tmp_path: Path) -> None:
     assert "maia admin key create" in " ".join(result.stderr.split())
 
 
+def test_an_address_in_use_is_a_bad_option(tmp_path: Path) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "maia",
+                "serve",
+                "--port",
+                str(port),
+                "--data-dir",
+                str(tmp_path),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**os.environ, "MAIA_EMBEDDING_PROVIDER": "hashing"},
+        )
+    assert result.returncode == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_auth_flag_requires_a_key_even_on_loopback(tmp_path: Path) -> None:
     with maia_process(tmp_path, "--auth") as (_, url), httpx.Client(base_url=url) as client:
         assert client.get("/health").status_code == 200

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import ipaddress
+import socket
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
@@ -191,6 +192,7 @@ def serve(
         )
         try:
             api = create_app(maia)  # tracing without its extra is refused here
+            _check_address(settings.host, settings.http_port)
         except MaiaError as exc:
             fail(exc)
         # What start-up built (indexes, the app) lives as long as the server: frozen out
@@ -208,6 +210,19 @@ def serve(
             ssl_certfile=settings.ssl_certfile,
             ssl_keyfile=settings.ssl_keyfile,
         )
+
+
+def _check_address(host: str, port: int) -> None:
+    """Refuses an address the server could not listen on (in use, not this machine's)
+    as a bad option, before uvicorn would fail with a status of its own."""
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        socket.create_server((host, port), family=family).close()
+    except OSError as exc:
+        raise InvalidInput(
+            f"invalid address: cannot listen on {host}:{port}: {exc.strerror or exc}",
+            field="port",
+        ) from exc
 
 
 @app.command()

@@ -30,8 +30,17 @@ JsonOption = Annotated[bool, typer.Option("--json", "-j", help="Print the API's 
 def connect(server: str | None, api_key: str | None) -> Client:
     """The SDK client for ``--server`` (else ``MAIA_URL``, else ``http://localhost:8080``)
     and ``--api-key`` (else ``MAIA_API_KEY``)."""
+    import httpx
+
     from maia.client import Client
 
+    if server:
+        try:
+            url = httpx.URL(server)
+        except httpx.InvalidURL:
+            url = None
+        if url is None or url.scheme not in ("http", "https") or not url.host:
+            usage_error(f"invalid --server: {server!r} is no http:// or https:// URL")
     return Client(server or None, api_key=api_key or None)
 
 
