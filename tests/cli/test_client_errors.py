@@ -139,6 +139,16 @@ def test_forbidden_exits_4(scripted: ScriptedServer) -> None:
     )
 
 
+def test_an_answer_from_something_else_is_one_short_line(scripted: ScriptedServer) -> None:
+    page = "<html>\n<head><title>404 Not Found</title></head>\n" + "<p>nothing here</p>\n" * 200
+    scripted.script(Reply(404, page, headers={"content-type": "text/html"}))
+    result = maia("namespace", "list", "-s", scripted.url)
+    assert result.exit_code == 3
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("Error: failed to list namespaces: <html> <head>")
+    assert len(line) < 400
+
+
 def test_rate_limited_exits_5(serve: Callable[..., LiveServer]) -> None:
     server = serve(rate_limit_rps=1)
     for _ in range(2):  # the burst

@@ -124,12 +124,19 @@ def local_exit_code(exc: MaiaError) -> int:
     return EXIT_ERROR
 
 
+MESSAGE_CHARS = 300  # of a server's error message, at most
+
+
 def fail(action: str, exc: MaiaClientError) -> NoReturn:
     """``Error: failed to <action>: <message> (<CODE>)`` on stderr, and exit."""
     code = getattr(exc, "code", None)
     suffix = f" ({code})" if code else ""
+    # One line, and a short one: something not MAIA answering may send a page of HTML.
+    message = " ".join(str(exc.message).split())
+    if len(message) > MESSAGE_CHARS:
+        message = message[: MESSAGE_CHARS - 1].rstrip() + "…"
     err_console.print(
-        f"Error: failed to {action}: {exc.message}{suffix}",
+        f"Error: failed to {action}: {message}{suffix}",
         markup=False,
         highlight=False,
         soft_wrap=True,  # one line, whatever the terminal's width: scripts grep it
