@@ -226,6 +226,9 @@ class Settings(BaseSettings):
     proxy_context_position: ContextPosition = "system"
     proxy_token_budget: int = Field(4000, ge=1)
     proxy_min_score: float = Field(0.3, ge=0.0, le=1.0)
+    # Each injected memory's date, so that the model can answer "when" (off: the
+    # contract's plain block).
+    proxy_context_dates: bool = False
     # What learns from proxied turns: the built-in rules, or a model through the router
     # (falling back to the rules when it gives no usable answer).
     proxy_extractor: Literal["rules", "llm"] = "rules"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -121,6 +122,18 @@ def test_memories_are_injected_at_the_configured_position(
     counted = server.maia.engine.tokens.count(text[start:end])
     assert int(raw.headers["x-maia-tokens-injected"]) == counted
     assert raw.parse().choices[0].message.content.startswith("primary saw:")
+
+
+def test_dates_in_the_injected_block_on_request(serve: ServeFactory, upstream: Upstream) -> None:
+    server = maia_with(serve, provider("up", upstream, "up-*"), proxy_context_dates=True)
+    server.maia.remember(
+        "Alice went to Lisbon", namespace="alice", created_at=datetime(2023, 5, 8, 13, tzinfo=UTC)
+    )
+    client = client_for(server, **{"X-MAIA-Namespace": "alice"})
+    client.chat.completions.create(
+        model="up-echo", messages=[{"role": "user", "content": "When did Alice go to Lisbon?"}]
+    )
+    assert "[2023-05-08] Alice went to Lisbon" in sent_text(upstream)
 
 
 def test_a_failing_token_count_leaves_the_answer_and_only_its_header_out(

@@ -196,6 +196,7 @@ async def _inject(turn: Turn, maia: Maia, budget: int) -> None:
         namespace=turn.namespace,
         token_budget=budget,
         min_score=maia.settings.proxy_min_score,
+        include_dates=maia.settings.proxy_context_dates,
     )
     context = await anyio.to_thread.run_sync(maia.assemble_context, request)
     if not context.memories:
