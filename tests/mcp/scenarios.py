@@ -166,6 +166,10 @@ async def check_tools(client: Client, ns: str) -> dict[str, str]:
         client, "get_context", {"query": "Alice", "namespace": ns, "token_budget": 20}
     )
     assert small["tokens_used"] <= 20
+    dated = await call_ok(
+        client, "get_context", {"query": "Alice", "namespace": ns, "include_dates": True}
+    )
+    assert re.search(r"^\[\d{4}-\d{2}-\d{2}\] ", dated["context"], re.MULTILINE)
     assert await call_error(client, "get_context", {"query": " "}) == "query is required"
 
     # relate and update_memory

@@ -81,6 +81,7 @@ class MemoryFacade(Protocol):
         namespace: str | None = None,
         token_budget: int | None = None,
         system_prompt: str | None = None,
+        include_dates: bool = False,
     ) -> ContextResponse: ...
 
     def relate(self, source_id: str, data: RelationCreate) -> Edge: ...

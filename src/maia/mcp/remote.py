@@ -207,6 +207,7 @@ class RemoteMaia:
         namespace: str | None = None,
         token_budget: int | None = None,
         system_prompt: str | None = None,
+        include_dates: bool = False,
     ) -> ContextResponse:
         with _as_maia_errors():
             return self._client.get_context(
@@ -214,6 +215,7 @@ class RemoteMaia:
                 namespace=namespace,
                 token_budget=token_budget,
                 system_prompt=system_prompt,
+                include_dates=include_dates or None,
             )
 
     def relate(self, source_id: str, data: RelationCreate) -> Edge:

@@ -344,6 +344,10 @@ def register(server: MaiaMCPServer, maia: MemoryFacade) -> None:
         system_prompt: Annotated[
             str | None, Field(description="Text placed first in the context")
         ] = None,
+        include_dates: Annotated[
+            bool,
+            Field(description="Put the date each memory was written (UTC) before its text"),
+        ] = False,
     ) -> Annotated[CallToolResult, ContextOutput]:
         """Assemble the memories most relevant to a query into one context block that fits
         the token budget (most relevant first, recent and working memories last)."""
@@ -354,6 +358,7 @@ def register(server: MaiaMCPServer, maia: MemoryFacade) -> None:
             namespace=ns_or_default(namespace),
             token_budget=token_budget if token_budget is not None and token_budget > 0 else None,
             system_prompt=system_prompt,
+            include_dates=include_dates,
         )
         return text_result(
             response.content,
