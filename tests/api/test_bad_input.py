@@ -67,6 +67,13 @@ CREATE = [
         b'{"query":"x","min_score":-Infinity}',
         "Infinity",
     ),
+    Case(
+        "huge-float",
+        "POST",
+        "/v1/memories",
+        b'{"namespace":"a","content":"b","metadata":{"x":1e400}}',
+        "out of range",
+    ),
     Case("array-body", "POST", "/v1/memories", raw([{"namespace": "a", "content": "b"}]), None),
     Case("string-body", "POST", "/v1/memories", raw("remember this"), None),
     Case("number-body", "POST", "/v1/memories", b"42", None),
@@ -102,7 +109,7 @@ CREATE = [
         "POST",
         "/v1/memories",
         b'{"namespace":"d","content":"c","confidence":1e999}',
-        "confidence",
+        "1e999 is out of range",
     ),
     Case("type-unknown", "POST", "/v1/memories", mem(type="procedural"), "type"),
     Case("type-number", "POST", "/v1/memories", mem(type=1), "type"),
@@ -536,6 +543,16 @@ def test_junk_bodies_are_never_a_server_error(
             assert response.json()["code"] == "INVALID_INPUT"
             assert response.json()["error"]
     assert snapshot(api) == before
+
+
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16", "utf-32"])
+def test_bodies_in_any_json_encoding_are_read(api: httpx.Client, encoding: str) -> None:
+    """JSON may come as UTF-8 with a byte order mark, or as UTF-16 or -32 (RFC 8259
+    readers may accept them): the text, not the bytes, is what is stored."""
+    body = json.dumps({"namespace": "encodings", "content": f"Zoë in {encoding}"})
+    response = api.post("/v1/memories", content=body.encode(encoding))
+    assert response.status_code == 201, response.text
+    assert response.json()["content"] == f"Zoë in {encoding}"
 
 
 def test_escaped_surrogate_pairs_are_fine(api: httpx.Client) -> None:

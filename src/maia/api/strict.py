@@ -5,6 +5,7 @@ then store as ``null`` or refuse with a misleading message."""
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Coroutine
 from typing import Any, NoReturn
 
@@ -15,13 +16,21 @@ from fastapi.routing import APIRoute
 class StrictJSONRequest(Request):
     async def json(self) -> Any:
         if not hasattr(self, "_json"):
-            text = (await self.body()).decode("utf-8")
-            self._json = json.loads(text, parse_constant=lambda name: _not_json(name, text))
+            body = await self.body()  # bytes: the parser finds UTF-8 (with a BOM) or -16
+            self._json = json.loads(body, parse_constant=_not_json, parse_float=_finite)
         return self._json
 
 
-def _not_json(name: str, text: str) -> NoReturn:
-    raise json.JSONDecodeError(f"{name} is not a JSON value", text, text.find(name))
+def _not_json(name: str) -> NoReturn:
+    raise json.JSONDecodeError(f"{name} is not a JSON value", name, 0)
+
+
+def _finite(text: str) -> float:
+    """A number too large for a float (``1e400``) would be read as infinity."""
+    value = float(text)
+    if not math.isfinite(value):
+        raise json.JSONDecodeError(f"{text} is out of range", text, 0)
+    return value
 
 
 class StrictJSONRoute(APIRoute):

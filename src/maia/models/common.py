@@ -26,6 +26,16 @@ ZERO_TIME = datetime(1, 1, 1, tzinfo=UTC)
 INT64_MAX = 2**63 - 1  # what a store's integer (and a client's int64) holds
 
 
+def within_int64(model: BaseModel | None) -> BaseModel | None:
+    """``model`` if none of its integers is beyond what a 64-bit integer holds. Checked
+    on input only: records stored before the check must still load."""
+    if model is not None:
+        for name, value in model:
+            if isinstance(value, int) and not isinstance(value, bool) and abs(value) > INT64_MAX:
+                raise ValueError(f"{name} must be at most {INT64_MAX}")
+    return model
+
+
 def omit_empty(data: dict[str, Any], *keys: str) -> dict[str, Any]:
     """Drops ``keys`` whose value is empty, zero, false or null: the wire contract's
     omitted-when-empty fields (Go's ``omitempty``)."""

@@ -14,7 +14,7 @@ from pydantic import (
     model_serializer,
 )
 
-from maia.models.common import INT64_MAX, NamespaceName, UtcDatetime, omit_empty
+from maia.models.common import NamespaceName, UtcDatetime, omit_empty, within_int64
 from maia.models.memory import MemoryType
 
 SEPARATOR = "/"
@@ -44,9 +44,9 @@ class NamespaceConfig(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    token_budget: int = Field(0, ge=0, le=INT64_MAX)
-    max_memories: int = Field(0, ge=0, le=INT64_MAX)
-    retention_days: int = Field(0, ge=0, le=INT64_MAX)
+    token_budget: int = Field(0, ge=0)
+    max_memories: int = Field(0, ge=0)
+    retention_days: int = Field(0, ge=0)
     allowed_types: list[MemoryType] = Field(default_factory=list)
     inherit_from_parent: bool = False
     custom_scoring: dict[str, float] = Field(default_factory=dict)
@@ -121,6 +121,8 @@ class NamespaceCreate(BaseModel):
     template: str | None = None
     config: NamespaceConfig | None = None
 
+    _within_int64 = field_validator("config")(within_int64)
+
     @field_validator("parent", "template")
     @classmethod
     def _empty_is_unset(cls, value: str | None) -> str | None:
@@ -133,6 +135,8 @@ class NamespaceUpdate(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     config: NamespaceConfig = Field(default_factory=NamespaceConfig)
+
+    _within_int64 = field_validator("config")(within_int64)
 
     @field_validator("config", mode="before")
     @classmethod

@@ -16,7 +16,7 @@ from pydantic import (
     model_serializer,
 )
 
-from maia.models.common import INT64_MAX, ZERO_TIME, Metadata, as_utc, omit_empty
+from maia.models.common import ZERO_TIME, Metadata, as_utc, omit_empty, within_int64
 
 SYSTEM_TENANT = "system"
 MAX_NAME_LENGTH = 255
@@ -54,19 +54,19 @@ class TenantQuotas(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    max_memories: int = Field(0, ge=0, le=INT64_MAX)
-    max_storage_bytes: int = Field(0, ge=0, le=INT64_MAX)
-    requests_per_minute: int = Field(0, ge=0, le=INT64_MAX)
-    requests_per_day: int = Field(0, ge=0, le=INT64_MAX)
+    max_memories: int = Field(0, ge=0)
+    max_storage_bytes: int = Field(0, ge=0)
+    requests_per_minute: int = Field(0, ge=0)
+    requests_per_day: int = Field(0, ge=0)
 
 
 class TenantConfig(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     embedding_model: str = ""
-    default_token_budget: int = Field(0, ge=0, le=INT64_MAX)
-    max_namespaces: int = Field(0, ge=0, le=INT64_MAX)
-    retention_days: int = Field(0, ge=0, le=INT64_MAX)
+    default_token_budget: int = Field(0, ge=0)
+    max_namespaces: int = Field(0, ge=0)
+    retention_days: int = Field(0, ge=0)
     allowed_origins: list[str] = Field(default_factory=list)
     dedicated_storage: bool = False
 
@@ -165,6 +165,8 @@ class TenantCreate(BaseModel):
     quotas: TenantQuotas | None = None
     metadata: Metadata | None = None
 
+    _within_int64 = field_validator("config", "quotas")(within_int64)
+
     def resolved_quotas(self) -> TenantQuotas:
         """The contract's rule: no memory or storage limit given -> the plan's quotas."""
         quotas = self.quotas
@@ -189,6 +191,8 @@ class TenantUpdate(BaseModel):
     config: TenantConfig | None = None
     quotas: TenantQuotas | None = None
     metadata: Metadata | None = None
+
+    _within_int64 = field_validator("config", "quotas")(within_int64)
 
 
 class Usage(BaseModel):
