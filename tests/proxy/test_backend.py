@@ -90,8 +90,15 @@ def test_models_fail_as_the_backend_fails(serve: ServeFactory, up: Upstream) -> 
         "type": "invalid_request_error",
         "code": "invalid_api_key",
     }
-    up.then(Reply(401, {"error": error}), Reply(401, {"error": error}))
+    up.then(
+        Reply(401, {"error": error}), Reply(401, {"error": error}), Reply(401, {"error": error})
+    )
     server = serve(proxy_backend=up.base_url)
+    # Without a key of the client's, the backend's refusal is no answer for the client:
+    # the other providers' models are (as MCP's maia_list_models asks, with no client).
+    keyless = httpx.get(f"{server.url}/v1/models")
+    assert keyless.status_code == 200
+    assert "mock" in {m["id"] for m in keyless.json()["data"]}
     refused = httpx.get(f"{server.url}/v1/models", headers={"Authorization": "Bearer bad"})
     assert refused.status_code == 401
     assert refused.json()["error"]["code"] == "invalid_api_key"

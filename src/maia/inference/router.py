@@ -318,9 +318,9 @@ class InferenceRouter:
 
     async def list_models(self) -> list[dict[str, Any]]:
         """Models of every provider not marked unhealthy, first provider wins an id. A
-        provider that fails is left out, unless it is sent the client's own credentials
-        (``proxy_backend``): its refusal ("invalid key") or failure is the answer, as the
-        client would have had it from that backend."""
+        provider that fails is left out, unless the client's own credentials were sent to
+        it (``proxy_backend`` with an ``Authorization`` header): its refusal ("invalid
+        key") or failure is then the answer, as the client would have had it."""
         names = [n for n in self._providers if self._health.status(n) != UNHEALTHY]
         forwarding = [n for n in self._providers if n in self._forwarding]
         names = [*forwarding, *(n for n in names if n not in self._forwarding)]
@@ -339,7 +339,7 @@ class InferenceRouter:
                 self._observe_failure(name, exc)
             else:
                 log.warning("inference provider %s refused to list models: %s", name, exc)
-            if name in self._forwarding:
+            if name in self._forwarding and client_authorization.get() is not None:
                 raise
             return []
         self._health.success(name)
