@@ -94,3 +94,9 @@ def test_a_database_locked_by_another_process_is_unavailable_not_an_error(
         maia._access.flush()
         assert maia.get_memory(memory.id).access_count == 1
         assert maia.count_memories("locked") == 1
+
+
+def test_a_data_directory_that_cannot_be_created_is_unavailable(tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("not a directory")
+    with pytest.raises(Unavailable, match="cannot create the data directory"):
+        SQLiteStore(tmp_path / "a-file" / "data" / DATABASE_FILE)

@@ -216,8 +216,8 @@ def _check_address(host: str, port: int) -> None:
     """Refuses an address the server could not listen on (in use, not this machine's)
     as a bad option, before uvicorn would fail with a status of its own."""
     try:
-        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
-        socket.create_server((host, port), family=family).close()
+        family, *_, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        socket.create_server(address, family=family).close()  # (keeps an IPv6 scope)
     except OSError as exc:
         raise InvalidInput(
             f"invalid address: cannot listen on {host}:{port}: {exc.strerror or exc}",

@@ -80,13 +80,15 @@ def export_command(
         fail(InvalidInput(f"invalid --output: {output} is a directory", field="output"))
     if output is not None and not output.parent.is_dir():
         fail(InvalidInput(f"invalid --output: no directory {output.parent}", field="output"))
-    try:
-        with _output(output) as out:
-            if server is not None:
-                tail = _export_remote(flt, server, api_key, out)
-            else:
-                with open_local(config, data_dir) as maia:
-                    view = _tenant_view(maia, tenant)
+    with contextlib.ExitStack() as stack:
+        # The store opens first: only what goes wrong with the output is "cannot write".
+        maia = None if server is not None else stack.enter_context(open_local(config, data_dir))
+        view = None if maia is None else _tenant_view(maia, tenant)
+        try:
+            with _output(output) as out:
+                if view is None:
+                    tail = _export_remote(flt, server or "", api_key, out)
+                else:
                     lines = view.export_lines(flt)
                     try:
                         tail = _write(lines, out)
@@ -94,16 +96,15 @@ def export_command(
                         fail(exc)
                     finally:
                         lines.close()  # before the store closes
-            end = _end_record(tail)
-            if end is None:  # raised before a file is put in place
-                remote.die("failed to export: the export ended early (no end record)")
-    except BrokenPipeError:  # the reader went away (``maia export | head``)
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        raise typer.Exit(1) from None
-    except OSError as exc:
-        remote.die(
-            f"failed to export: cannot write {output or 'standard output'}: {exc.strerror or exc}"
-        )
+                end = _end_record(tail)
+                if end is None:  # raised before a file is put in place
+                    remote.die("failed to export: the export ended early (no end record)")
+        except BrokenPipeError:  # the reader went away (``maia export | head``)
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise typer.Exit(1) from None
+        except OSError as exc:
+            where = output or "standard output"
+            remote.die(f"failed to export: cannot write {where}: {exc.strerror or exc}")
     err_console.print(
         f"exported {end['namespaces']} namespaces, {end['memories']} memories and "
         f"{end['relations']} relations" + (f" to {output}" if output else ""),

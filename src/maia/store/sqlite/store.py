@@ -35,7 +35,12 @@ class SQLiteStore:
     ) -> None:
         self._path = Path(path)
         self._synchronous = synchronous.upper()
-        self._path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise Unavailable(
+                f"cannot create the data directory {self._path.parent}: {exc.strerror or exc}"
+            ) from exc
         self._in_use = inuse.hold_shared(self._path)  # no restore while this is open
         self._write_lock = threading.Lock()
         self._readers_lock = threading.Lock()
