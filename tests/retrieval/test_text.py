@@ -33,6 +33,9 @@ ATTRIBUTED: list[tuple[str, str, str]] = [
     ("  Alice: leading spaces", "Alice", "leading spaces"),
     ("Dr. Smith: take two pills", "Dr. Smith", "take two pills"),
     ("O'Brien: cheers", "O'Brien", "cheers"),
+    # A verb of speech after the name ends it ("said Alice said" is no name).
+    ("Bob said Alice said, hi", "Bob", "Alice said, hi"),
+    ("Tom wrote Anna asked: why?", "Tom", "Anna asked: why?"),
     # Capitals beyond ASCII.
     ("Émile: à demain", "Émile", "à demain"),
     ("Łukasz Nowak said, see you", "Łukasz Nowak", "see you"),

@@ -31,11 +31,29 @@ ADDRESS_WORDS = (
     "thank you",
 )
 
+
+def _capitals() -> str:
+    """A regex class of the upper-case letters of the Basic Multilingual Plane ("É",
+    "Ł"): ``re`` has none beyond ASCII. Consecutive letters become ranges."""
+    ranges: list[list[int]] = []
+    for code in range(0x10000):
+        if chr(code).isupper():
+            if ranges and ranges[-1][1] == code - 1:
+                ranges[-1][1] = code
+            else:
+                ranges.append([code, code])
+    parts = (
+        re.escape(chr(a)) if a == b else f"{re.escape(chr(a))}-{re.escape(chr(b))}"
+        for a, b in ranges
+    )
+    return "[" + "".join(parts) + "]"
+
+
 # "Alice said, "...""  /  "Alice: ..."  /  "[10:02] Alice: ..." — the speaker of a
-# transcript line is a structured field, not part of what the line is about.
-# Up to four words of letters; each must start with a capital (checked after the
-# match: ``re`` has no class for upper-case letters beyond ASCII: "Émile", "Łukasz").
-_NAME = r"(?P<speaker>[^\W\d_][\w'.-]*(?: [^\W\d_][\w'.-]*){0,3})"
+# transcript line is a structured field, not part of what the line is about. A name is
+# up to four words, each starting with a capital letter.
+_WORD_OF_NAME = _capitals() + r"[\w'.-]*"
+_NAME = rf"(?P<speaker>{_WORD_OF_NAME}(?: {_WORD_OF_NAME}){{0,3}})"
 _VERB = r"(?:said|says|asked|asks|wrote|writes|replied|replies)"
 _SAID = re.compile(rf"^\s*{_NAME} {_VERB}[,:]?\s+(?P<text>.+)$", re.DOTALL)
 _COLON = re.compile(rf"^\s*(?:\[[^\]]{{1,40}}\]\s*)?{_NAME}:\s+(?P<text>.+)$", re.DOTALL)
@@ -60,15 +78,9 @@ def split_attribution(content: str) -> Attribution:
     """Separates a leading speaker ("Alice said, ..." or "Alice: ...") from the words."""
     for pattern in (_SAID, _COLON):
         match = pattern.match(content)
-        if match and _is_name(speaker := match.group("speaker")):
+        if match and (speaker := match.group("speaker")).lower() not in _NOT_SPEAKERS:
             return Attribution(speaker, _unquote(match.group("text").strip()))
     return Attribution(None, content)
-
-
-def _is_name(words: str) -> bool:
-    return all(word[0].isupper() for word in words.split(" ")) and (
-        words.lower() not in _NOT_SPEAKERS
-    )
 
 
 def _unquote(text: str) -> str:
