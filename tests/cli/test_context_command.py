@@ -79,6 +79,11 @@ def test_table_shows_usage_zones_memories_and_content(live: LiveServer) -> None:
     assert ODD[:40] in out  # in the memory table too, brackets and all
     assert out.count("─" * 20) >= 2
     assert result.stderr == ""
+    # The SCORE column comes with --scores only (contract 10).
+    header = next(line for line in lines if "POSITION" in line)
+    assert "SCORE" not in header
+    scored = run(QUERY, "--server", live.url, "-n", "cli", "-b", "1000", "--scores")
+    assert "SCORE" in next(line for line in scored.stdout.splitlines() if "POSITION" in line)
 
 
 def test_raw_prints_only_the_content(live: LiveServer) -> None:

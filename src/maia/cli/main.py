@@ -323,10 +323,10 @@ def context_command(
     elif raw:
         typer.echo(result["content"])
     else:
-        show_context(query, result)
+        show_context(query, result, scores=scores)
 
 
-def show_context(query: str, result: dict[str, Any]) -> None:
+def show_context(query: str, result: dict[str, Any], *, scores: bool = False) -> None:
     from rich.rule import Rule
     from rich.table import Table
     from rich.text import Text
@@ -344,16 +344,18 @@ def show_context(query: str, result: dict[str, Any]) -> None:
         zones.add_row(zone, str(stats[f"{zone}_used"]), str(stats[f"{zone}_budget"]))
     out.print(zones)
     memories = Table(title="Memories")
-    for column in ("#", "ID", "TYPE", "POSITION", "TOKENS", "SCORE", "CONTENT"):
+    columns = ("#", "ID", "TYPE", "POSITION", "TOKENS", *(("SCORE",) * scores), "CONTENT")
+    for column in columns:
         memories.add_column(column)
     for i, memory in enumerate(result["memories"], start=1):
+        score = (f"{memory.get('score', 0):.2f}",) * scores  # with --scores (contract 10)
         memories.add_row(
             str(i),
             memory["id"][:8] + "...",
             memory["type"],
             memory["position"],
             str(memory["token_count"]),
-            f"{memory.get('score', 0):.2f}",
+            *score,
             Text(memory["content"][:60]),  # plain text: brackets are not markup
         )
     out.print(memories)
