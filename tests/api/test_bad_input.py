@@ -171,6 +171,13 @@ SEARCH = [
 
 NAMESPACES = [
     Case("ns-malformed", "POST", "/v1/namespaces", b'{"name": ', None),
+    Case(
+        "ns-scoring-surrogate",
+        "POST",
+        "/v1/namespaces",
+        b'{"name": "s", "config": {"custom_scoring": {"\\ud800": 1}}}',
+        "custom_scoring",
+    ),
     Case("ns-array", "POST", "/v1/namespaces", raw([{"name": "x"}]), None),
     Case("ns-missing-name", "POST", "/v1/namespaces", raw({"parent": "p"}), "name"),
     Case("ns-name-empty", "POST", "/v1/namespaces", raw({"name": ""}), "name"),
