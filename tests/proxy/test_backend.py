@@ -114,11 +114,13 @@ def test_maias_own_key_is_never_forwarded(serve: ServeFactory, up: Upstream) -> 
     server = serve(proxy_backend=up.base_url, api_key="maia-secret-key")
     as_maia_key = chat(server, {"Authorization": "Bearer maia-secret-key"})
     both = chat(server, {"X-API-Key": "maia-secret-key", "Authorization": CLIENT_KEY})
-    assert as_maia_key.status_code == both.status_code == 200
-    assert authorizations(up) == [None, CLIENT_KEY]
+    # An empty X-API-Key (an unset variable): MAIA's key is read from Authorization.
+    empty = chat(server, {"X-API-Key": "", "Authorization": "Bearer maia-secret-key"})
+    assert as_maia_key.status_code == both.status_code == empty.status_code == 200
+    assert authorizations(up) == [None, CLIENT_KEY, None]
     refused = chat(server, {"Authorization": CLIENT_KEY})  # not MAIA's key: 401
     assert refused.status_code == 401
-    assert len(up.received) == 2
+    assert len(up.received) == 3
 
 
 def test_answers_paid_with_a_clients_key_are_not_cached(serve: ServeFactory, up: Upstream) -> None:

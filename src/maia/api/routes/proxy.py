@@ -20,7 +20,7 @@ import anyio
 from fastapi import Request
 from starlette.responses import Response, StreamingResponse
 
-from maia.api.auth import principal_of, requires
+from maia.api.auth import presented_key, principal_of, requires
 from maia.api.deps import MaiaDep
 from maia.api.errors import status_for
 from maia.api.responses import json_response
@@ -275,9 +275,12 @@ def _client_credential(request: Request) -> str | None:
     6.1: "forwarding the client's Authorization header verbatim"), unless it carried
     MAIA's own key: that one never leaves."""
     authorization = request.headers.get("Authorization")
-    # MAIA reads its key from X-API-Key first, then from Authorization (auth.py).
-    maia_key_elsewhere = "X-API-Key" in request.headers or principal_of(request) is OPEN_PRINCIPAL
-    return authorization if authorization and maia_key_elsewhere else None
+    if not authorization or principal_of(request) is OPEN_PRINCIPAL:
+        return authorization
+    # The header is the client's own only if MAIA's key came from elsewhere (an empty
+    # X-API-Key, say, leaves MAIA reading its key from this very header).
+    used = presented_key(request.scope, allow_query_param=False)
+    return None if authorization.removeprefix("Bearer ").strip() == used else authorization
 
 
 async def chat_completions(request: Request, maia: MaiaDep) -> Response:
