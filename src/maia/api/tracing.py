@@ -21,6 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from maia._version import __version__
 from maia.errors import InvalidInput
+from maia.security.keys import redact_keys
 from maia.settings import Settings
 
 if TYPE_CHECKING:
@@ -111,6 +112,10 @@ class TracingMiddleware:
             return
         seen = {**scope, _ORIGINAL_SCOPE: scope}
         seen["query_string"] = query_for_spans(scope.get("query_string", b""))
+        # A key in the path (DELETE /admin/apikeys/{key}) is redacted, as in the access log.
+        seen["path"] = redact_keys(scope["path"])
+        if raw_path := scope.get("raw_path"):
+            seen["raw_path"] = redact_keys(raw_path.decode("latin-1")).encode("latin-1")
         await self.traced(seen, receive, send)
 
 
