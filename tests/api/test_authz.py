@@ -378,6 +378,17 @@ def test_namespace_patterns_limit_every_route(env: Env) -> None:
     assert all(n["name"].startswith("team/alice") for n in listed)
     # The memory intact after every refused write.
     assert env.root("GET", f"/v1/memories/{theirs}").json()["content"] == "matrix memory"
+    # An edge from a memory outside the grant is that memory's too: not listed.
+    linked = env.root(
+        "POST",
+        f"/v1/memories/{theirs}/relations",
+        json={"target_id": mine, "type": "related_to", "metadata": {"note": "private"}},
+    )
+    assert linked.status_code == 201, linked.text
+    edges = check("GET", f"/v1/memories/{mine}/relations", allowed=True).json()
+    assert edges["data"] == []
+    everything = env.root("GET", f"/v1/memories/{mine}/relations").json()["data"]
+    assert [e["metadata"] for e in everything] == [{"note": "private"}]
 
 
 # Routes that touch the namespace "default" (or a new one) in ROUTE_CALLS: refused to a

@@ -69,9 +69,24 @@ class RelationOps(SearchOps):
         return deleted
 
     def relations(self, memory_id: str, *, direction: str = "both") -> list[Edge]:
+        """The memory's edges; for a key limited to some namespaces, only those whose
+        other end lies in them (an edge's far end and metadata are that memory's too)."""
         with self._store.read() as tx:
             self._require_memory(tx, memory_id)
-            return tx.edges(self._tenant, [memory_id], direction=direction)
+            edges = tx.edges(self._tenant, [memory_id], direction=direction)
+            if not self._principal.restricted or not edges:
+                return edges
+            ends = {e.target_id if e.source_id == memory_id else e.source_id for e in edges}
+            visible = {
+                m.id
+                for m in tx.get_memories(self._tenant, list(ends))
+                if self._principal.may_use(m.namespace)
+            }
+        return [
+            e
+            for e in edges
+            if (e.target_id if e.source_id == memory_id else e.source_id) in visible
+        ]
 
     def _require_memory(self, tx: StoreReader, memory_id: str) -> None:
         memory = tx.get_memory(self._tenant, memory_id)
