@@ -55,9 +55,16 @@ def assert_same_as_store(index: OrderIndex, store: Store, keys: list[int]) -> No
     asked = [*keys, 10**9]  # and one that does not exist
     with store.read() as tx:
         for tenant in (*TENANTS, "nobody"):
-            assert index.predecessors(tenant, asked) == tx.predecessors(tenant, asked)
-            for radius in (0, 1, 2, 5):
-                assert index.neighbors(tenant, asked, radius) == tx.neighbors(tenant, asked, radius)
+            # No reach in time, and reaches about the memories' spacing (minutes apart,
+            # some a microsecond apart).
+            for within in (None, 0, 1, 60_000_000, 180_000_000):
+                assert index.predecessors(tenant, asked, within) == tx.predecessors(
+                    tenant, asked, within
+                )
+                for radius in (0, 1, 2, 5):
+                    assert index.neighbors(tenant, asked, radius, within) == tx.neighbors(
+                        tenant, asked, radius, within
+                    )
 
 
 @pytest.mark.parametrize("seed", range(4))

@@ -159,6 +159,30 @@ def test_a_question_ranks_below_what_answers_it(maia: Maia) -> None:
 # -- scope and filters ---------------------------------------------------------------------
 
 
+def test_only_memories_written_close_in_time_lend_each_other_meaning(maia: Maia) -> None:
+    """A reply is read with the line before it ("Three times a week." answers how often);
+    a note written a day after another is not: it inherits none of its relevance."""
+    start = datetime(2026, 1, 5, 9, tzinfo=UTC)
+    timeline = [
+        ("How often do you go running these days?", start),
+        ("Three times a week, usually before work.", start + timedelta(seconds=20)),
+        ("Sam has a golden retriever named Biscuit.", start + timedelta(days=3)),
+        ("Sam went grocery shopping.", start + timedelta(days=4)),
+        ("Sam called his sister.", start + timedelta(days=5)),
+        ("The quarterly report is due on Friday.", start + timedelta(days=6)),
+    ]
+    maia.create_memories(
+        [MemoryCreate(namespace="life", content=text, created_at=at) for text, at in timeline]
+    )
+    reply = search(maia, "how often does he go jogging", namespace="life", explain=True)
+    assert "Three times a week, usually before work." in contents(reply)[:2]
+    found = search(maia, "dog", namespace="life", explain=True)
+    assert contents(found)[0] == "Sam has a golden retriever named Biscuit."
+    grocery = next(r for r in found if r.memory.content == "Sam went grocery shopping.")
+    assert grocery.signals is not None
+    assert grocery.signals["context"] == 0.0
+
+
 def test_namespace_isolation_and_descendants(maia: Maia) -> None:
     places = ["proj", "proj/sub", "proj/sub/deep", "projx", "other"]
     for place in places:

@@ -278,6 +278,29 @@ def test_predecessors_are_the_nearest_earlier_of_the_same_namespace(store: Store
     }
 
 
+def test_neighbors_and_predecessors_within_a_reach_in_time(store: Store) -> None:
+    """``within_us``: only memories written at most that long before or after count (a
+    conversation's turns follow closely; notes days apart are no context)."""
+    line, tie, _, s = timeline(store, 6)
+    minute = 60_000_000
+    with store.read() as tx:
+        close = tx.predecessors("t", [s[m.id] for m in [*line, tie]], minute - 1)
+        all_before = tx.predecessors("t", [s[m.id] for m in [*line, tie]], minute)
+        near = tx.neighbors("t", [s[line[2].id]], 2, minute)
+        same_instant = tx.neighbors("t", [s[line[2].id]], 2, 0)
+    assert close == {s[tie.id]: s[line[2].id]}  # the same instant only
+    assert all_before == tx_predecessors_without_reach(store, s, [*line, tie])
+    assert near[s[line[2].id]] == [(s[line[1].id], 1), (s[tie.id], 1), (s[line[3].id], 2)]
+    assert same_instant[s[line[2].id]] == [(s[tie.id], 1)]
+
+
+def tx_predecessors_without_reach(
+    store: Store, s: dict[str, int], items: list[Memory]
+) -> dict[int, int]:
+    with store.read() as tx:
+        return tx.predecessors("t", [s[m.id] for m in items])
+
+
 def test_order_in_time_within_one_instant(store: Store) -> None:
     """A batch shares one created_at: its memories follow each other by key."""
     first = memory("before the batch", at=T0)

@@ -42,6 +42,9 @@ INDEX_FILE = "vectors.usearch"
 FEEDBACK_SEEDS = 3  # best candidates the query vector moves toward
 SEEDS = 10  # how many of the best candidates lend signals to their neighbours
 CONTEXT_RADIUS = 2  # memories written this close to a seed (same namespace) are context
+# ...and this close in time: a conversation's turns follow each other within minutes,
+# while notes written hours or days apart are no context for each other.
+CONTEXT_WITHIN_US = 3600 * 1_000_000
 PREVIOUS_TEXT_SHARE = 0.5  # of its predecessor's BM25 a memory's text signal keeps
 QUERY_EMBED_WORKERS = 2  # query embeddings running beside full-text searches
 SPEAKER_SCOPES = 4096
@@ -305,7 +308,7 @@ class RetrievalEngine:
             plan,
             self.index,
             bm25,
-            lambda seqs: self._order(reader).predecessors(plan.tenant, seqs),
+            lambda seqs: self._order(reader).predecessors(plan.tenant, seqs, CONTEXT_WITHIN_US),
         )
         pool.add(rows, keep=lambda seq, sim: True)
         period_seqs = None
@@ -428,7 +431,9 @@ class RetrievalEngine:
         if context > 0:
             near: dict[int, float] = {}
             for seed, found in (
-                self._order(reader).neighbors(plan.tenant, list(seeds), CONTEXT_RADIUS).items()
+                self._order(reader)
+                .neighbors(plan.tenant, list(seeds), CONTEXT_RADIUS, CONTEXT_WITHIN_US)
+                .items()
             ):
                 for seq, distance in found:
                     near[seq] = max(near.get(seq, 0.0), seeds[seed] / (2 ** (distance - 1)))

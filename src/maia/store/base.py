@@ -103,13 +103,16 @@ class StoreReader(Protocol):
         ...
 
     def neighbors(
-        self, tenant: str, seqs: Sequence[int], radius: int
+        self, tenant: str, seqs: Sequence[int], radius: int, within_us: int | None = None
     ) -> dict[int, list[tuple[int, int]]]:
         """For each key, the memories written just before and after it in the same
-        namespace (by created_at, then key): ``(key, distance)`` with distance 1..radius."""
+        namespace (by created_at, then key): ``(key, distance)`` with distance 1..radius;
+        with ``within_us``, only those created at most that many microseconds from it."""
         ...
 
-    def predecessors(self, tenant: str, seqs: Sequence[int]) -> dict[int, int]:
+    def predecessors(
+        self, tenant: str, seqs: Sequence[int], within_us: int | None = None
+    ) -> dict[int, int]:
         """For each key that has one, the memory written just before it in the same
         namespace (by created_at, then key): ``neighbors`` at distance 1, earlier side."""
         ...

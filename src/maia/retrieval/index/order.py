@@ -113,29 +113,45 @@ class OrderIndex:
 
     # -- lookups -------------------------------------------------------------------------
 
-    def predecessors(self, tenant: str, keys: Sequence[int]) -> dict[int, int]:
+    def predecessors(
+        self, tenant: str, keys: Sequence[int], within_us: int | None = None
+    ) -> dict[int, int]:
         """For each of ``keys`` (of ``tenant``) that has one, the memory written just
-        before it in the same namespace."""
+        before it in the same namespace (at most ``within_us`` microseconds before)."""
         with self._lock:
             where, previous = self._where, self._previous
-            return {
+            found = {
                 key: before
                 for key in keys
                 if (before := previous.get(key)) is not None and where[key][0][0] == tenant
             }
+            if within_us is not None:
+                found = {
+                    key: before
+                    for key, before in found.items()
+                    if (where[key][1] >> _KEY_BITS) - (where[before][1] >> _KEY_BITS) <= within_us
+                }
+            return found
 
     def neighbors(
-        self, tenant: str, keys: Sequence[int], radius: int
+        self, tenant: str, keys: Sequence[int], radius: int, within_us: int | None = None
     ) -> dict[int, list[tuple[int, int]]]:
         """For each of ``keys`` (of ``tenant``), the memories written just before and
         after it in the same namespace: ``(key, distance)``, distance 1..``radius``,
-        the earlier side first."""
+        the earlier side first (only those at most ``within_us`` microseconds apart)."""
         found: dict[int, list[tuple[int, int]]] = {}
         with self._lock:
             for key, order, at in self._located(tenant, keys):
                 near = [(order[at - d] & _KEY_MASK, d) for d in range(1, min(radius, at) + 1)]
                 after = min(radius, len(order) - at - 1)
                 near += [(order[at + d] & _KEY_MASK, d) for d in range(1, after + 1)]
+                if within_us is not None:
+                    when = order[at] >> _KEY_BITS
+                    near = [
+                        (n, d)
+                        for n, d in near
+                        if abs((self._where[n][1] >> _KEY_BITS) - when) <= within_us
+                    ]
                 found[key] = near
         return found
 

@@ -357,10 +357,11 @@ class PostgresSession(TenantSQL, VectorSQL):
         }
 
     def neighbors(
-        self, tenant: str, seqs: Sequence[int], radius: int
+        self, tenant: str, seqs: Sequence[int], radius: int, within_us: int | None = None
     ) -> dict[int, list[tuple[int, int]]]:
         if not len(seqs):
             return {}
+        near_before, near_after, reach = _within(within_us)
         # One statement for every seed: its ``radius`` predecessors and successors in
         # its namespace (by created_at, then key), each side read from the index.
         rows = self._conn.execute(
@@ -368,17 +369,19 @@ class PostgresSession(TenantSQL, VectorSQL):
             "(SELECT -1 AS side, x.seq, x.created_at FROM memories x "
             "WHERE x.tenant_id = s.tenant_id AND x.namespace = s.namespace "
             "AND (x.created_at, x.seq) < (s.created_at, s.seq) "
+            f"{near_before}"
             "ORDER BY x.created_at DESC, x.seq DESC LIMIT %s) "
             "UNION ALL "
             "(SELECT 1, x.seq, x.created_at FROM memories x "
             "WHERE x.tenant_id = s.tenant_id AND x.namespace = s.namespace "
             "AND (x.created_at, x.seq) > (s.created_at, s.seq) "
+            f"{near_after}"
             "ORDER BY x.created_at, x.seq LIMIT %s)"
             ") n ON true WHERE s.tenant_id = %s AND s.seq = ANY(%s) "
             "ORDER BY s.seq, n.side, "
             "CASE WHEN n.side < 0 THEN -extract(epoch FROM n.created_at) "
             "ELSE extract(epoch FROM n.created_at) END, n.side * n.seq",
-            (max(radius, 0), max(radius, 0), tenant, [int(s) for s in seqs]),
+            (*reach, max(radius, 0), *reach, max(radius, 0), tenant, [int(s) for s in seqs]),
         )
         found: dict[int, list[tuple[int, int]]] = {}
         distances: dict[tuple[int, int], int] = {}
@@ -389,17 +392,21 @@ class PostgresSession(TenantSQL, VectorSQL):
                 near.append((seq, distance))
         return found
 
-    def predecessors(self, tenant: str, seqs: Sequence[int]) -> dict[int, int]:
+    def predecessors(
+        self, tenant: str, seqs: Sequence[int], within_us: int | None = None
+    ) -> dict[int, int]:
         if not len(seqs):
             return {}
+        near_before, _, reach = _within(within_us)
         rows = self._conn.execute(
             "SELECT s.seq, n.seq FROM memories s CROSS JOIN LATERAL ("
             "SELECT x.seq FROM memories x "
             "WHERE x.tenant_id = s.tenant_id AND x.namespace = s.namespace "
             "AND (x.created_at, x.seq) < (s.created_at, s.seq) "
+            f"{near_before}"
             "ORDER BY x.created_at DESC, x.seq DESC LIMIT 1"
             ") n WHERE s.tenant_id = %s AND s.seq = ANY(%s)",
-            (tenant, [int(s) for s in seqs]),
+            (*reach, tenant, [int(s) for s in seqs]),
         )
         return {seq: before for seq, before in rows}
 
@@ -771,3 +778,15 @@ class PostgresSession(TenantSQL, VectorSQL):
         self._conn.execute(
             "DELETE FROM namespaces WHERE tenant_id = %s AND id = %s", (tenant, namespace_id)
         )
+
+
+def _within(within_us: int | None) -> tuple[str, str, tuple[int, ...]]:
+    """SQL conditions keeping ``x`` within ``within_us`` microseconds before and after
+    ``s``, and the parameter each takes (none without a limit)."""
+    if within_us is None:
+        return "", "", ()
+    return (
+        "AND x.created_at >= s.created_at - %s * interval '1 microsecond' ",
+        "AND x.created_at <= s.created_at + %s * interval '1 microsecond' ",
+        (within_us,),
+    )

@@ -25,6 +25,8 @@ from maia.store.base import RankRow, StoredText, StoredVector, TextHit, VectorRo
 from maia.store.sqlite.tenants import TenantSQL
 from maia.store.timestamps import from_micros, to_micros
 
+_NO_LIMIT_US = 2**62  # a reach in time wider than any two timestamps apart
+
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 _MEMORY_COLUMNS = (
@@ -216,7 +218,7 @@ class SQLiteSession(TenantSQL):
         return found
 
     def neighbors(
-        self, tenant: str, seqs: Sequence[int], radius: int
+        self, tenant: str, seqs: Sequence[int], radius: int, within_us: int | None = None
     ) -> dict[int, list[tuple[int, int]]]:
         found: dict[int, list[tuple[int, int]]] = {}
         for chunk in chunked(seqs, 100):
@@ -232,9 +234,13 @@ class SQLiteSession(TenantSQL):
             # see ``predecessors``), cut to ``radius`` below.
             parts: list[str] = []
             params: list[Any] = []
+            reach = _NO_LIMIT_US if within_us is None else within_us
             for seq, namespace, created_at in seeds:
                 found[seq] = []
-                for comparison, order in (("<", "DESC"), (">", "ASC")):
+                for comparison, order, bound, sign in (
+                    ("<", "DESC", ">=", -1),
+                    (">", "ASC", "<=", 1),
+                ):
                     parts.append(
                         "SELECT * FROM (SELECT ?, seq, created_at FROM memories "
                         "WHERE tenant_id = ? AND namespace = ? "
@@ -244,11 +250,12 @@ class SQLiteSession(TenantSQL):
                     parts.append(
                         "SELECT * FROM (SELECT ?, seq, created_at FROM memories "
                         "WHERE tenant_id = ? AND namespace = ? "
-                        f"AND created_at {comparison} ? "
+                        f"AND created_at {comparison} ? AND created_at {bound} ? "
                         f"ORDER BY created_at {order}, seq {order} LIMIT ?)"
                     )
                     params += [seq, tenant, namespace, created_at, seq, radius]
-                    params += [seq, tenant, namespace, created_at, radius]
+                    params += [seq, tenant, namespace, created_at, created_at + sign * reach]
+                    params += [radius]
             by_seed: dict[int, list[tuple[int, int]]] = {}
             for seed, seq, created_at in self._conn.execute(" UNION ALL ".join(parts), params):
                 by_seed.setdefault(seed, []).append((created_at, seq))
@@ -260,8 +267,11 @@ class SQLiteSession(TenantSQL):
                     found[seed].extend((seq, d) for d, (_, seq) in enumerate(side, start=1))
         return found
 
-    def predecessors(self, tenant: str, seqs: Sequence[int]) -> dict[int, int]:
+    def predecessors(
+        self, tenant: str, seqs: Sequence[int], within_us: int | None = None
+    ) -> dict[int, int]:
         found: dict[int, int] = {}
+        reach = _NO_LIMIT_US if within_us is None else within_us
         for chunk in chunked(seqs):
             # The one before at the same time, else the last at an earlier time: two
             # index seeks. ``(created_at, seq) < (?, ?)`` would seek on created_at only
@@ -273,11 +283,11 @@ class SQLiteSession(TenantSQL):
                 "AND x.created_at = m.created_at AND x.seq < m.seq), "
                 "(SELECT x.seq FROM memories x "
                 "WHERE x.tenant_id = m.tenant_id AND x.namespace = m.namespace "
-                "AND x.created_at < m.created_at "
+                "AND x.created_at < m.created_at AND x.created_at >= m.created_at - ? "
                 "ORDER BY x.created_at DESC, x.seq DESC LIMIT 1)) "
                 "FROM memories m NOT INDEXED "
                 f"WHERE m.seq IN ({','.join('?' * len(chunk))}) AND m.tenant_id = ?",
-                (*chunk, tenant),
+                (reach, *chunk, tenant),
             )
             found.update((seq, before) for seq, before in rows if before is not None)
         return found
