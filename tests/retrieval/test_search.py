@@ -4,6 +4,7 @@ route's paging and ``maia reindex`` after a model change."""
 from __future__ import annotations
 
 import logging
+import random
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -24,6 +25,7 @@ from maia.models import (
     SearchRequest,
     SearchResult,
 )
+from maia.retrieval.analyzer import analyze
 from maia.retrieval.embed.minilm import MODEL_ID
 from maia.retrieval.fusion import SIGNALS
 from tests.conftest import LiveServer
@@ -343,6 +345,38 @@ def test_a_time_expression_boosts_memories_of_that_period(diary: Maia) -> None:
     dinner = search(diary, "dinner with the team yesterday", namespace="diary", now=NOW)
     assert days_of(dinner)[0] == "2025-06-14"
     assert dinner[0].memory.content == DIARY[0]
+
+
+def test_a_question_about_a_period_itself_ranks_that_period_first(maia: Maia) -> None:
+    """ "What did I do yesterday": the period is the whole question, so being in it
+    counts as much as meaning does (a boost alone left yesterday's entry behind)."""
+    rng = random.Random(1)
+    activities = [
+        "went for a run along the river", "cooked a mushroom risotto", "met Dana for coffee",
+        "worked late on the quarterly report", "watched a movie at home", "called mom",
+        "went to the climbing gym", "visited the farmers market", "did yoga in the morning",
+        "fixed the leaking kitchen tap", "went to a jazz concert", "baked sourdough bread",
+    ]  # fmt: skip
+    start = NOW - timedelta(days=90)
+    maia.create_memories(
+        [
+            MemoryCreate(
+                namespace="days",
+                content=f"I {rng.choice(activities)}.",
+                created_at=start + timedelta(days=day, hours=7),
+            )
+            for day in range(90)
+        ]
+    )
+    for query in ("what did I do yesterday", "what did I do on Friday"):
+        period = analyze(query, NOW).time
+        assert period is not None
+        results = search(maia, query, namespace="days", now=NOW, limit=3)
+        assert period.contains(results[0].memory.created_at), (query, contents(results))
+    assert analyze("what did I do last weekend", NOW).time_led
+    assert analyze("what happened in October", NOW).time_led
+    assert not analyze("what did I eat for dinner yesterday", NOW).time_led
+    assert not analyze("what did I do", NOW).time_led
 
 
 def test_a_period_is_found_in_a_larger_store(maia: Maia) -> None:

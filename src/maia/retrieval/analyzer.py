@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
-from maia.retrieval.text import STOP_WORDS, keywords
+from maia.retrieval.text import STOP_WORDS, keywords, words
 from maia.store.timestamps import to_micros
 
 
@@ -53,6 +53,17 @@ class QueryAnalysis:
     keywords: tuple[str, ...]
     entities: tuple[str, ...]
     time: TimeRange | None
+
+    @property
+    def time_led(self) -> bool:
+        """Whether the period is what the query asks about ("what did I do yesterday",
+        "what happened in October", "what did Sam do last weekend"): besides its time
+        words and names, only words that frame a question about events."""
+        if self.time is None:
+            return False
+        aside = {*words(self.time.expression), *_EVENT_FRAMING}
+        aside.update(w for name in self.entities for w in words(name))
+        return all(k in aside for k in self.keywords)
 
 
 MONTHS = {
@@ -533,6 +544,13 @@ def intent_of(query: str) -> Intent:
     if first in _COMMAND_VERBS:
         return Intent.COMMAND
     return Intent.STATEMENT
+
+
+# Words that ask about whatever happened, not about a topic.
+_EVENT_FRAMING = frozenset(
+    "happen happened happens happening go went going gone anything something everything "
+    "doing done plans planned".split()
+)
 
 
 def analyze(query: str, now: datetime) -> QueryAnalysis:

@@ -17,6 +17,7 @@ from maia.service.memories import MemoryOps
 from maia.store.base import StoreReader
 
 MAX_POOL = 2000
+TIME_LED_WEIGHT = 0.6  # the time signal's weight when a query asks about a period itself
 
 
 class SearchOps(MemoryOps):
@@ -89,13 +90,18 @@ class SearchOps(MemoryOps):
             custom = self._effective_config(tx, request.namespace).custom_scoring
         query = request.query or ""
         now = request.now or self._clock()
+        analysis = analyze(query, now)
+        weights = weights_for(custom)
+        if analysis.time_led and weights["time"] > 0:
+            # The period is the question: being in it counts as much as meaning does.
+            weights["time"] = max(weights["time"], TIME_LED_WEIGHT)
         return SearchPlan(
             tenant=self._tenant,
             query=query,
-            analysis=analyze(query, now),
+            analysis=analysis,
             filter=request.filter(),
             limit=wanted,
-            weights=weights_for(custom),
+            weights=weights,
             mode=FusionMode(request.fusion or self._settings.fusion_mode),
             now=now,
             time_filter=request.time_filter,
