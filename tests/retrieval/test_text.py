@@ -149,6 +149,9 @@ KEYWORDS: list[tuple[str, list[str]]] = [
     ("The cat's toy", ["cat", "toy"]),
     ("über café", ["über", "café"]),
     ("I went to Paris in 2023", ["went", "paris", "2023"]),
+    # Words that frame a question about what someone said.
+    ("What did Carol tell us?", ["carol"]),
+    ("What did Caroline say about her job?", ["caroline", "job"]),
     # Nothing but stop words: keep them all rather than nothing.
     ("the and of", ["the", "and", "of"]),
     ("what about it", ["what", "about", "it"]),

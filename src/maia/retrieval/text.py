@@ -19,7 +19,11 @@ STOP_WORDS = frozenset(
     that the their theirs them themselves then there these they this those through to too
     under until up very was we were what when where which while who whom why will with
     would you your yours yourself yourselves s t d ll m re ve don didn doesn isn wasn
+    us
     """.split()
+    # Verbs that frame a question about what someone said, not its topic ("what did
+    # Carol tell us about the move"): who said it is matched as a speaker instead.
+    + "say says said tell tells told mention mentioned".split()
 )
 
 # Words that open an address to someone: "Hey Alice", "Thanks, Bob".
