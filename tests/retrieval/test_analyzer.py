@@ -262,12 +262,36 @@ def test_queries_without_time(query: str) -> None:
     assert resolve_time(query, WED) is None
 
 
-def test_now_in_another_zone_is_converted_to_utc_days() -> None:
-    # 01:00 on the 3rd at UTC+05:00 is 20:00 on the 2nd in UTC.
+def test_days_are_the_callers_at_the_offset_of_now() -> None:
+    """01:00 on the 3rd at UTC+05:00 (20:00 on the 2nd in UTC): "today" is the caller's
+    3rd, from its midnight (19:00 UTC on the 2nd)."""
     now = datetime(2026, 1, 3, 1, 0, tzinfo=timezone(timedelta(hours=5)))
     found = resolve_time("today", now)
     assert found is not None
-    assert (found.start, found.end) == (d("2026-01-02"), d("2026-01-03"))
+    assert (found.start, found.end) == (
+        datetime(2026, 1, 2, 19, tzinfo=UTC),
+        datetime(2026, 1, 3, 19, tzinfo=UTC),
+    )
+    # Friday 21:00 in San Francisco (05:00 on Saturday in UTC).
+    friday_evening = datetime(2024, 3, 15, 21, 0, tzinfo=timezone(timedelta(hours=-8)))
+    spans = {
+        q: resolve_time(q, friday_evening)
+        for q in ("yesterday", "this morning", "last Friday", "the past 3 days")
+    }
+    assert spans["yesterday"] == TimeRange(
+        datetime(2024, 3, 14, 8, tzinfo=UTC), datetime(2024, 3, 15, 8, tzinfo=UTC), "yesterday"
+    )
+    morning = spans["this morning"]
+    assert morning is not None
+    # (read as the caller's whole day: the analyzer's finest unit is a day)
+    assert morning.contains(datetime(2024, 3, 15, 7, 30, tzinfo=timezone(timedelta(hours=-8))))
+    assert not morning.contains(datetime(2024, 3, 16, 7, 30, tzinfo=timezone(timedelta(hours=-8))))
+    last_friday = spans["last Friday"]
+    assert last_friday is not None
+    assert last_friday.start == datetime(2024, 3, 8, 8, tzinfo=UTC)  # the 8th, not today
+    past = spans["the past 3 days"]
+    assert past is not None
+    assert past.end is None or past.end >= friday_evening
 
 
 def test_naive_now_is_taken_as_utc() -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -377,6 +377,31 @@ def test_a_question_about_a_period_itself_ranks_that_period_first(maia: Maia) ->
     assert analyze("what happened in October", NOW).time_led
     assert not analyze("what did I eat for dinner yesterday", NOW).time_led
     assert not analyze("what did I do", NOW).time_led
+
+
+def test_a_period_is_the_callers_at_the_offset_of_now(maia: Maia) -> None:
+    """Friday 21:00 in San Francisco is Saturday 05:00 in UTC: "yesterday" is the
+    caller's Thursday, not UTC's Friday."""
+    zone = timezone(timedelta(hours=-8))
+    maia.create_memories(
+        [
+            MemoryCreate(
+                namespace="sf", content=text, created_at=datetime(2024, 3, day, hour, tzinfo=zone)
+            )
+            for text, day, hour in (
+                ("Had ramen with Dana downtown.", 14, 19),  # Thursday evening
+                ("Swam forty lengths at the pool.", 15, 7),  # Friday morning
+            )
+        ]
+    )
+    results = search(
+        maia,
+        "what did I do yesterday",
+        namespace="sf",
+        now="2024-03-15T21:00:00-08:00",
+        time_filter=True,
+    )
+    assert contents(results) == ["Had ramen with Dana downtown."]
 
 
 def test_a_period_is_found_in_a_larger_store(maia: Maia) -> None:

@@ -113,6 +113,16 @@ def _utc(value: datetime | None) -> datetime | None:
     return None if value is None else as_utc(value)
 
 
+def _local(value: datetime | None) -> datetime | None:
+    """A reference time as the caller's clock shows it: its UTC offset is kept (the
+    query's "yesterday" is the caller's), a naive one is taken as UTC. It must still be
+    a time in UTC's range."""
+    if value is None:
+        return None
+    as_utc(value)
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
 # Empty is a missing required field (min_length), blank a bad value (the validator).
 NamespaceName = Annotated[str, Field(min_length=1), AfterValidator(_check_namespace_name)]
 Tag = Annotated[str, AfterValidator(_check_tag)]
@@ -120,6 +130,7 @@ Tags = Annotated[list[Tag], AfterValidator(_dedupe)]
 Metadata = Annotated[dict[str, Any], AfterValidator(_check_depth)]
 UtcDatetime = Annotated[datetime, AfterValidator(as_utc)]
 OptionalUtcDatetime = Annotated[datetime | None, AfterValidator(_utc)]
+OptionalLocalDatetime = Annotated[datetime | None, AfterValidator(_local)]
 
 T = TypeVar("T")
 

@@ -13,7 +13,7 @@ from pydantic import (
     model_serializer,
 )
 
-from maia.models.common import INT64_MAX, OptionalUtcDatetime, omit_empty
+from maia.models.common import INT64_MAX, OptionalLocalDatetime, omit_empty
 from maia.models.search import MAX_QUERY_CHARS
 
 
@@ -33,7 +33,7 @@ class ContextRequest(BaseModel):
     include_dates: bool = False
     min_score: float = Field(0.0, ge=0.0, le=1.0)
     format: Literal["text", "markdown", "xml"] = "text"
-    now: OptionalUtcDatetime = None
+    now: OptionalLocalDatetime = None
 
     @field_validator("query")
     @classmethod

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from maia.models.common import OptionalUtcDatetime
+from maia.models.common import OptionalLocalDatetime, OptionalUtcDatetime
 from maia.models.memory import MemoryFilter, MemorySource, MemoryType
 
 MAX_QUERY_CHARS = 4096
@@ -30,7 +30,7 @@ class SearchRequest(BaseModel):
     offset: int | None = None
     include_superseded: bool = False
     explain: bool = False
-    now: OptionalUtcDatetime = Field(
+    now: OptionalLocalDatetime = Field(
         None, description="Reference time for relative dates in the query (default: now)"
     )
     time_filter: bool = Field(

@@ -449,9 +449,29 @@ _OPEN_END = re.compile(r"\b(?:before|until|till|prior to)\s+$", re.IGNORECASE)
 
 
 def resolve_time(query: str, now: datetime) -> TimeRange | None:
-    """The first time expression in ``query`` as a UTC range, or None."""
-    now = now.astimezone(UTC) if now.tzinfo else now.replace(tzinfo=UTC)
-    query = " ".join(query.split())  # the patterns expect single spaces
+    """The first time expression in ``query`` as a UTC range, or None. Days, weeks and
+    months are the caller's: they begin at midnight at ``now``'s UTC offset."""
+    offset = now.utcoffset() or timedelta(0)
+    # Worked out on the caller's wall clock (labelled UTC), then moved back by the offset.
+    now = now.replace(tzinfo=UTC)
+    found = _resolve_time(" ".join(query.split()), now)  # the patterns expect single spaces
+    if found is None or not offset:
+        return found
+    return TimeRange(_shifted(found.start, offset), _shifted(found.end, offset), found.expression)
+
+
+def _shifted(moment: datetime | None, offset: timedelta) -> datetime | None:
+    """``moment`` on a wall clock ``offset`` ahead of UTC, in UTC (open past the ends
+    of the calendar)."""
+    if moment is None:
+        return None
+    try:
+        return moment - offset
+    except OverflowError:
+        return None
+
+
+def _resolve_time(query: str, now: datetime) -> TimeRange | None:
     best: tuple[int, TimeRange] | None = None
     for pattern, resolve in _RULES:
         match = pattern.search(query)
