@@ -294,6 +294,28 @@ def test_days_are_the_callers_at_the_offset_of_now() -> None:
     assert past.end is None or past.end >= friday_evening
 
 
+@pytest.mark.parametrize(
+    ("query", "start", "end"),
+    [
+        ("what did I do between May and July", "2023-05-01", "2023-08-01"),
+        ("from Monday to Wednesday", "2024-03-11", "2024-03-14"),
+        ("between 2023-05-01 and 2023-06-01", "2023-05-01", "2023-06-02"),
+        ("what happened from January to March this year", "2024-01-01", "2024-04-01"),
+        ("what did Bob say from May to July last year", "2023-05-01", "2023-08-01"),
+        ("between May and July for the trip?", "2023-05-01", "2023-08-01"),
+        ("from last Monday to today", "2024-03-11", "2024-03-16"),
+        # Not a range: only one end is a time, or the ends are in the wrong order.
+        ("from work to home yesterday", "2024-03-14", "2024-03-15"),
+    ],
+)
+def test_ranges_between_two_times(query: str, start: str, end: str) -> None:
+    friday = datetime(2024, 3, 15, 14, tzinfo=UTC)
+    found = resolve_time(query, friday)
+    assert found is not None
+    assert (found.start, found.end) == (d(start), d(end))
+    assert resolve_time("between March and January", friday) is None
+
+
 def test_naive_now_is_taken_as_utc() -> None:
     found = resolve_time("yesterday", datetime(2026, 1, 3, 23, 59))
     assert found is not None

@@ -446,6 +446,11 @@ _RULES = _rules()
 _OPEN_START = re.compile(r"\b(?:since|from)\s+$", re.IGNORECASE)
 _AFTER = re.compile(r"\bafter\s+$", re.IGNORECASE)
 _OPEN_END = re.compile(r"\b(?:before|until|till|prior to)\s+$", re.IGNORECASE)
+# "between May and July", "from Monday to Wednesday", "from 2023-05-01 until 2023-06-01".
+_RANGE = re.compile(
+    r"\b(?:between|from)\s+(?P<first>.+?)\s+(?:and|to|until|till|through)\s+(?P<last>.+)",
+    re.IGNORECASE,
+)
 
 
 def resolve_time(query: str, now: datetime) -> TimeRange | None:
@@ -472,6 +477,34 @@ def _shifted(moment: datetime | None, offset: timedelta) -> datetime | None:
 
 
 def _resolve_time(query: str, now: datetime) -> TimeRange | None:
+    """A range between two expressions ("between May and July": the start of the first
+    to the end of the second), else the first expression."""
+    for match in _RANGE.finditer(query):
+        first = _range_end(match["first"], now, whole=True)
+        last = _range_end(match["last"], now, whole=False)
+        if first is None or last is None or first.start is None or last.end is None:
+            continue
+        if first.start < last.end:
+            expression = query[match.start() : match.start("last")] + last.expression
+            return TimeRange(first.start, last.end, expression)
+    return _first_time(query, now)
+
+
+def _range_end(part: str, now: datetime, *, whole: bool) -> TimeRange | None:
+    """One end of a range: ``part`` is a time expression (``whole``) or begins with one.
+    A bare month or weekday reads as after "in" or "on" ("between May and July")."""
+    part = part.strip()
+    for prefix in ("", "in ", "on "):
+        found = _first_time(prefix + part, now)
+        if found is None:
+            continue
+        said = found.expression.lower().removeprefix("in ").removeprefix("on ")
+        if part.lower() == said or (not whole and part.lower().startswith(said + " ")):
+            return found
+    return None
+
+
+def _first_time(query: str, now: datetime) -> TimeRange | None:
     best: tuple[int, TimeRange] | None = None
     for pattern, resolve in _RULES:
         match = pattern.search(query)
