@@ -627,6 +627,10 @@ def test_dates_come_before_each_memory_in_utc(fmt: ContextFormat) -> None:
     undated = pack(pieces, replace(options, include_dates=False), COUNTER)
     assert "2023" not in undated.content
     assert undated.token_count < packed.token_count
+    # Asked from New York (``now`` at its offset), the dates are New York's.
+    local = pack(pieces, replace(options, now=NOW.astimezone(new_york)), COUNTER)
+    assert "2023-05-07" in local.content
+    assert "2023-05-08" not in local.content
 
 
 def test_working_memories_always_land_in_recency_oldest_first() -> None:

@@ -67,7 +67,8 @@ class PackOptions:
     now: datetime
     system_prompt: str | None = None
     include_scores: bool = False
-    include_dates: bool = False  # each memory's creation date (UTC), for questions of when
+    # Each memory's creation date (on the calendar of ``now``'s offset): for questions of when.
+    include_dates: bool = False
     min_score: float = 0.0
     format: ContextFormat = ContextFormat.TEXT
     critical_share: float = 0.15
@@ -208,7 +209,7 @@ class _Renderer:
             score = f' score="{piece.score:.2f}"' if self.options.include_scores else ""
             date = ""
             if self.dates and piece.created_at is not None:
-                date = f' date="{_date(piece.created_at)}"'
+                date = f' date="{_date(piece.created_at, self.options.now)}"'
             cut = ' truncated="true"' if truncated else ""
             tag = (
                 f'<memory id="{_attribute(piece.id)}" type="{_attribute(piece.type)}"'
@@ -239,7 +240,7 @@ class _Renderer:
         markdown formats, ``include_dates``)."""
         if not self.dates or piece.created_at is None:
             return ""
-        return f"[{_date(piece.created_at)}] "
+        return f"[{_date(piece.created_at, self.options.now)}] "
 
     def body(self, content: str) -> str:
         if self.options.format is ContextFormat.XML:
@@ -287,9 +288,14 @@ class _Renderer:
 _ESCAPED = re.compile("[&<>\"']")
 
 
-def _date(moment: datetime) -> str:
-    """The UTC date of ``moment`` (a naive one is taken as UTC)."""
-    if moment.tzinfo is not None:
+def _date(moment: datetime, now: datetime) -> str:
+    """The date of ``moment`` on the caller's calendar: at the UTC offset of ``now``
+    (UTC for a naive one; a naive ``moment`` is taken as UTC)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    try:
+        moment = moment.astimezone(now.tzinfo or UTC)
+    except OverflowError:  # at the ends of the calendar: its UTC date
         moment = moment.astimezone(UTC)
     return f"{moment:%Y-%m-%d}"
 
