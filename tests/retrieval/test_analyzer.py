@@ -316,6 +316,29 @@ def test_ranges_between_two_times(query: str, start: str, end: str) -> None:
     assert resolve_time("between March and January", friday) is None
 
 
+@pytest.mark.parametrize(
+    ("query", "start", "end"),
+    [
+        ("what did I do a fortnight ago", "2024-02-26", "2024-03-04"),  # the week 2 back
+        ("two fortnights ago", "2024-02-12", "2024-02-19"),
+        ("over the last fortnight", "2024-03-01", "2024-03-16"),
+        ("in the past 24 hours", "2024-03-14T14:00", "2024-03-16"),
+        ("the last 3 hours", "2024-03-15T11:00", "2024-03-16"),
+        ("the last hour", "2024-03-15T13:00", "2024-03-16"),
+        ("3 hours ago", "2024-03-15T10:00", "2024-03-15T12:00"),  # an hour either side
+        ("an hour ago", "2024-03-15T12:00", "2024-03-15T14:00"),
+    ],
+)
+def test_fortnights_and_hours(query: str, start: str, end: str) -> None:
+    friday_afternoon = datetime(2024, 3, 15, 14, tzinfo=UTC)
+    found = resolve_time(query, friday_afternoon)
+    assert found is not None
+    assert (found.start, found.end) == (
+        datetime.fromisoformat(start).replace(tzinfo=UTC),
+        datetime.fromisoformat(end).replace(tzinfo=UTC),
+    )
+
+
 def test_naive_now_is_taken_as_utc() -> None:
     found = resolve_time("yesterday", datetime(2026, 1, 3, 23, 59))
     assert found is not None

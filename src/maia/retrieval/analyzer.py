@@ -327,6 +327,22 @@ def _rules() -> list[tuple[re.Pattern[str], object]]:
         unit = UNITS[m["unit"].lower()]
         return _span(_unit_start(_shift(now, unit, _number(m["n"])), unit), unit)
 
+    def fortnights_ago(m: re.Match[str], now: datetime) -> tuple[datetime, datetime]:
+        weeks = 2 * (1 if m["n"].lower() in ("a", "one") else _number(m["n"]))
+        return _span(_unit_start(_shift(now, "week", weeks), "week"), "week")
+
+    def last_fortnight(m: re.Match[str], now: datetime) -> tuple[datetime, datetime]:
+        return _shift(_day(now), "week", 2), _day(now) + timedelta(days=1)
+
+    def hours_ago(m: re.Match[str], now: datetime) -> tuple[datetime, datetime]:
+        """About that long ago: an hour either side."""
+        hours = 1 if m["n"].lower() in ("an", "one") else _number(m["n"])
+        return now - timedelta(hours=hours + 1), now - timedelta(hours=max(hours - 1, 0))
+
+    def last_hours(m: re.Match[str], now: datetime) -> tuple[datetime, datetime]:
+        hours = 1 if not m["n"] else _number(m["n"])
+        return now - timedelta(hours=hours), _day(now) + timedelta(days=1)
+
     def within(m: re.Match[str], now: datetime) -> tuple[datetime, datetime]:
         unit = UNITS[m["unit"].lower()]
         amount = max(_number(m["n"]) if m["n"] else 1, 1)  # "the last 0 days": today
@@ -402,6 +418,10 @@ def _rules() -> list[tuple[re.Pattern[str], object]]:
             named_day,
         ),
         (r(rf"(?P<n>{_NUMBER_RE}) (?P<unit>{_UNIT_RE}) ago"), ago),
+        (r(rf"(?P<n>{_NUMBER_RE}|a) fortnights? ago"), fortnights_ago),
+        (r(r"(?:the )?(?:last|past|previous) fortnight"), last_fortnight),
+        (r(rf"(?P<n>{_NUMBER_RE}|an) hours? ago"), hours_ago),
+        (r(rf"(?:the )?(?:last|past) (?:(?P<n>{_NUMBER_RE}) hours|hour)"), last_hours),
         (
             r(
                 rf"(?:in|over|during|within) the (?:last|past) "
