@@ -472,6 +472,27 @@ INTENT_CASES: list[tuple[str, Intent]] = [
 ]
 
 
+@pytest.mark.parametrize(
+    ("query", "start", "end"),
+    [
+        ("what did I do in early March", "2024-03-01", "2024-03-11"),
+        ("mid-March", "2024-03-11", "2024-03-21"),
+        ("late May", "2023-05-21", "2023-06-01"),  # the most recent May that has begun
+        ("at the end of February", "2024-02-21", "2024-03-01"),
+        ("the first week of March", "2024-03-01", "2024-03-08"),
+        ("the last week of January", "2024-01-25", "2024-02-01"),
+        ("at the end of May last year", "2023-05-21", "2023-06-01"),
+        ("in early June 2023", "2023-06-01", "2023-06-11"),
+    ],
+)
+def test_parts_of_a_month(query: str, start: str, end: str) -> None:
+    friday = datetime(2024, 3, 15, 14, tzinfo=UTC)
+    found = resolve_time(query, friday)
+    assert found is not None
+    assert (found.start, found.end) == (d(start), d(end))
+    assert resolve_time("it may be early, may be late", friday) is None  # the verb
+
+
 @pytest.mark.parametrize(("query", "intent"), INTENT_CASES)
 def test_intent(query: str, intent: Intent) -> None:
     assert intent_of(query) is intent

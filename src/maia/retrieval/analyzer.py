@@ -313,6 +313,28 @@ def _rules() -> list[tuple[re.Pattern[str], object]]:
             )
         return _span(_month_start(year, month), "month")
 
+    def part_of_month(m: re.Match[str], now: datetime) -> tuple[datetime, datetime]:
+        """ "early March" (days 1-10), "mid-March" (11-20), "late March" and "the end of
+        March" (21 on), "the first week of March" (1-7), "the last week of March"."""
+        month = MONTHS[m["mon"].lower()]
+        if m["y"]:
+            year = int(m["y"])
+        elif m["tq"]:
+            year = _unit_start(_relative(m["tq"], "year", now)[0], "year").year
+        else:  # the most recent such month that has begun
+            year = now.year if month <= now.month else now.year - 1
+        start, end = _span(_month_start(year, month), "month")
+        part = " ".join(m["part"].lower().replace("-", " ").split()).removeprefix("the ")
+        if part in ("early", "beginning of", "start of"):
+            return start, start + timedelta(days=10)
+        if part in ("mid", "middle of"):
+            return start + timedelta(days=10), start + timedelta(days=20)
+        if part == "first week of":
+            return start, start + timedelta(days=7)
+        if part == "last week of":
+            return end - timedelta(days=7), end
+        return start + timedelta(days=20), end  # late, end of
+
     def year_only(m: re.Match[str], now: datetime) -> tuple[datetime, datetime]:
         return _span(datetime(int(m["y"]), 1, 1, tzinfo=UTC), "year")
 
@@ -416,6 +438,15 @@ def _rules() -> list[tuple[re.Pattern[str], object]]:
                 r"this afternoon|this evening|last night|yesterday|today|tonight|tomorrow"
             ),
             named_day,
+        ),
+        (
+            r(
+                r"(?P<part>early|mid|late|(?:the )?(?:end|beginning|start|middle|first week"
+                r"|last week) of)[- ]"
+                # (lowercase "may" is the verb: "early may be fine")
+                rf"(?!(?-i:may)\b)(?P<mon>{_MONTH_RE})(?:{_TRAILING_YEAR}|,? (?P<y>\d{{4}}))?"
+            ),
+            part_of_month,
         ),
         (r(rf"(?P<n>{_NUMBER_RE}) (?P<unit>{_UNIT_RE}) ago"), ago),
         (r(rf"(?P<n>{_NUMBER_RE}|a) fortnights? ago"), fortnights_ago),
