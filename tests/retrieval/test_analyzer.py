@@ -475,14 +475,14 @@ INTENT_CASES: list[tuple[str, Intent]] = [
 @pytest.mark.parametrize(
     ("query", "start", "end"),
     [
-        ("what did I do in early March", "2024-03-01", "2024-03-11"),
-        ("mid-March", "2024-03-11", "2024-03-21"),
-        ("late May", "2023-05-21", "2023-06-01"),  # the most recent May that has begun
-        ("at the end of February", "2024-02-21", "2024-03-01"),
+        ("what did I do in early March", "2024-03-01", "2024-04-01"),  # the month
+        ("mid-March", "2024-03-01", "2024-04-01"),
+        ("late May", "2023-05-01", "2023-06-01"),  # the most recent May that has begun
+        ("at the end of February", "2024-02-01", "2024-03-01"),
         ("the first week of March", "2024-03-01", "2024-03-08"),
         ("the last week of January", "2024-01-25", "2024-02-01"),
-        ("at the end of May last year", "2023-05-21", "2023-06-01"),
-        ("in early June 2023", "2023-06-01", "2023-06-11"),
+        ("at the end of May last year", "2023-05-01", "2023-06-01"),
+        ("in early June 2023", "2023-06-01", "2023-07-01"),
     ],
 )
 def test_parts_of_a_month(query: str, start: str, end: str) -> None:

@@ -314,8 +314,9 @@ def _rules() -> list[tuple[re.Pattern[str], object]]:
         return _span(_month_start(year, month), "month")
 
     def part_of_month(m: re.Match[str], now: datetime) -> tuple[datetime, datetime]:
-        """ "early March" (days 1-10), "mid-March" (11-20), "late March" and "the end of
-        March" (21 on), "the first week of March" (1-7), "the last week of March"."""
+        """ "The first week of March" (days 1-7) and "the last week of March" (its last
+        7); "early", "mid", "late", "the beginning" or "the end of March": the whole
+        month (people use them loosely: a narrower boost missed more than it found)."""
         month = MONTHS[m["mon"].lower()]
         if m["y"]:
             year = int(m["y"])
@@ -324,16 +325,12 @@ def _rules() -> list[tuple[re.Pattern[str], object]]:
         else:  # the most recent such month that has begun
             year = now.year if month <= now.month else now.year - 1
         start, end = _span(_month_start(year, month), "month")
-        part = " ".join(m["part"].lower().replace("-", " ").split()).removeprefix("the ")
-        if part in ("early", "beginning of", "start of"):
-            return start, start + timedelta(days=10)
-        if part in ("mid", "middle of"):
-            return start + timedelta(days=10), start + timedelta(days=20)
+        part = " ".join(m["part"].lower().split()).removeprefix("the ")
         if part == "first week of":
             return start, start + timedelta(days=7)
         if part == "last week of":
             return end - timedelta(days=7), end
-        return start + timedelta(days=20), end  # late, end of
+        return start, end
 
     def year_only(m: re.Match[str], now: datetime) -> tuple[datetime, datetime]:
         return _span(datetime(int(m["y"]), 1, 1, tzinfo=UTC), "year")
