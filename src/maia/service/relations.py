@@ -76,17 +76,13 @@ class RelationOps(SearchOps):
             edges = tx.edges(self._tenant, [memory_id], direction=direction)
             if not self._principal.restricted or not edges:
                 return edges
-            ends = {e.target_id if e.source_id == memory_id else e.source_id for e in edges}
+            ends = [e.target_id if e.source_id == memory_id else e.source_id for e in edges]
             visible = {
                 m.id
-                for m in tx.get_memories(self._tenant, list(ends))
+                for m in tx.get_memories(self._tenant, list(set(ends)))
                 if self._principal.may_use(m.namespace)
             }
-        return [
-            e
-            for e in edges
-            if (e.target_id if e.source_id == memory_id else e.source_id) in visible
-        ]
+        return [e for e, end in zip(edges, ends, strict=True) if end in visible]
 
     def _require_memory(self, tx: StoreReader, memory_id: str) -> None:
         memory = tx.get_memory(self._tenant, memory_id)

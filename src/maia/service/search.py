@@ -56,7 +56,7 @@ class SearchOps(MemoryOps):
         candidate, so a query about nothing stored still has results that score well;
         what a deletion acts on needs evidence of its own."""
         request = SearchRequest(query=query, namespace=self._scoped_namespace(namespace))
-        ranked = [r for r in self._rank(request, limit)[:limit] if r.score >= min_score]
+        ranked = [r for r in self._rank(request, limit) if r.score >= min_score]
         if not ranked:
             return []
         worded = shares_a_word(query, [r.memory.content for r in ranked])

@@ -23,6 +23,7 @@ _MICROSECOND = timedelta(microseconds=1)
 
 _KEY_BITS = 64  # keys are positive and below 2**63 (SQLite rowids, bigserials)
 _KEY_MASK = (1 << _KEY_BITS) - 1
+_NO_LIMIT_US = 1 << 63  # a reach in time wider than any two positions apart
 
 
 def _position(document: StoredText) -> int:
@@ -118,20 +119,16 @@ class OrderIndex:
     ) -> dict[int, int]:
         """For each of ``keys`` (of ``tenant``) that has one, the memory written just
         before it in the same namespace (at most ``within_us`` microseconds before)."""
+        reach = _NO_LIMIT_US if within_us is None else within_us
         with self._lock:
             where, previous = self._where, self._previous
-            found = {
+            return {
                 key: before
                 for key in keys
-                if (before := previous.get(key)) is not None and where[key][0][0] == tenant
+                if (before := previous.get(key)) is not None
+                and where[key][0][0] == tenant
+                and (where[key][1] >> _KEY_BITS) - (where[before][1] >> _KEY_BITS) <= reach
             }
-            if within_us is not None:
-                found = {
-                    key: before
-                    for key, before in found.items()
-                    if (where[key][1] >> _KEY_BITS) - (where[before][1] >> _KEY_BITS) <= within_us
-                }
-            return found
 
     def neighbors(
         self, tenant: str, keys: Sequence[int], radius: int, within_us: int | None = None
