@@ -138,13 +138,13 @@ _DATE_AHEAD = (
     rf",? (?:(?:the )?\d{{1,2}}{_ORD}(?: of)? (?:{_MONTH_RE})\b"
     rf"|(?:{_MONTH_RE})\.? \d|\d{{1,4}}[-/]\d)"
 )
-# Matches right after a preposition without consuming it, so "before"/"since" stay
-# visible to the open-range check. The word must start there too ("Berlin 2023" is no
-# "in 2023").
 # A calendar unit named after a month or weekday: "in May last year", "on Friday of
 # last week".
 _TRAILING = ",? (?:of )?(?P<tq>last|previous|this|next) "
 _TRAILING_YEAR, _TRAILING_WEEK = _TRAILING + "year", _TRAILING + "week"
+# Matches right after a preposition without consuming it, so "before"/"since" stay
+# visible to the open-range check. The word must start there too ("Berlin 2023" is no
+# "in 2023").
 _AFTER_PREPOSITION = (
     "(?:"
     + "|".join(
@@ -232,6 +232,14 @@ def _relative(which: str, unit: str, now: datetime) -> tuple[datetime, datetime]
     return _span(this, unit)
 
 
+def _named_month_year(month: int, trailing: str | None, now: datetime) -> int:
+    """The year of a month named alone ("in May": the most recent May that has begun)
+    or with its year after it ("in May last year")."""
+    if trailing:
+        return _unit_start(_relative(trailing, "year", now)[0], "year").year
+    return now.year if month <= now.month else now.year - 1
+
+
 def _days_in(year: int, month: int) -> int:
     return calendar.monthrange(year, month)[1]
 
@@ -299,18 +307,14 @@ def _rules() -> list[tuple[re.Pattern[str], object]]:
     def month_only(m: re.Match[str], now: datetime) -> tuple[datetime, datetime]:
         month = MONTHS[m["mon"].lower()]
         qualifier = (m["q"] or "").lower()
-        if m["tq"]:  # "in May last year": that year's May
-            year = _unit_start(_relative(m["tq"], "year", now)[0], "year").year
+        if m["tq"] or not qualifier:  # "in May", "in May last year"
+            year = _named_month_year(month, m["tq"], now)
         elif qualifier == "this":
             year = now.year
         elif qualifier == "next":
             year = now.year if month > now.month else now.year + 1
-        else:  # "in May" / "last May": the most recent May that has begun
-            year = (
-                now.year
-                if month < now.month or (month == now.month and not qualifier)
-                else now.year - 1
-            )
+        else:  # "last May": the most recent May before this month
+            year = now.year if month < now.month else now.year - 1
         return _span(_month_start(year, month), "month")
 
     def part_of_month(m: re.Match[str], now: datetime) -> tuple[datetime, datetime]:
@@ -318,12 +322,7 @@ def _rules() -> list[tuple[re.Pattern[str], object]]:
         7); "early", "mid", "late", "the beginning" or "the end of March": the whole
         month (people use them loosely: a narrower boost missed more than it found)."""
         month = MONTHS[m["mon"].lower()]
-        if m["y"]:
-            year = int(m["y"])
-        elif m["tq"]:
-            year = _unit_start(_relative(m["tq"], "year", now)[0], "year").year
-        else:  # the most recent such month that has begun
-            year = now.year if month <= now.month else now.year - 1
+        year = int(m["y"]) if m["y"] else _named_month_year(month, m["tq"], now)
         start, end = _span(_month_start(year, month), "month")
         part = " ".join(m["part"].lower().split()).removeprefix("the ")
         if part == "first week of":
@@ -347,7 +346,7 @@ def _rules() -> list[tuple[re.Pattern[str], object]]:
         return _span(_unit_start(_shift(now, unit, _number(m["n"])), unit), unit)
 
     def fortnights_ago(m: re.Match[str], now: datetime) -> tuple[datetime, datetime]:
-        weeks = 2 * (1 if m["n"].lower() in ("a", "one") else _number(m["n"]))
+        weeks = 2 * _number(m["n"])
         return _span(_unit_start(_shift(now, "week", weeks), "week"), "week")
 
     def last_fortnight(m: re.Match[str], now: datetime) -> tuple[datetime, datetime]:
@@ -355,7 +354,7 @@ def _rules() -> list[tuple[re.Pattern[str], object]]:
 
     def hours_ago(m: re.Match[str], now: datetime) -> tuple[datetime, datetime]:
         """About that long ago: an hour either side."""
-        hours = 1 if m["n"].lower() in ("an", "one") else _number(m["n"])
+        hours = _number(m["n"])
         return now - timedelta(hours=hours + 1), now - timedelta(hours=max(hours - 1, 0))
 
     def last_hours(m: re.Match[str], now: datetime) -> tuple[datetime, datetime]:
@@ -446,9 +445,9 @@ def _rules() -> list[tuple[re.Pattern[str], object]]:
             part_of_month,
         ),
         (r(rf"(?P<n>{_NUMBER_RE}) (?P<unit>{_UNIT_RE}) ago"), ago),
-        (r(rf"(?P<n>{_NUMBER_RE}|a) fortnights? ago"), fortnights_ago),
+        (r(rf"(?P<n>{_NUMBER_RE}) fortnights? ago"), fortnights_ago),
         (r(r"(?:the )?(?:last|past|previous) fortnight"), last_fortnight),
-        (r(rf"(?P<n>{_NUMBER_RE}|an) hours? ago"), hours_ago),
+        (r(rf"(?P<n>{_NUMBER_RE}) hours? ago"), hours_ago),
         (r(rf"(?:the )?(?:last|past) (?:(?P<n>{_NUMBER_RE}) hours|hour)"), last_hours),
         (
             r(
