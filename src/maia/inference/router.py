@@ -321,9 +321,13 @@ class InferenceRouter:
         provider that fails is left out, unless the client's own credentials were sent to
         it (``proxy_backend`` with an ``Authorization`` header): its refusal ("invalid
         key") or failure is then the answer, as the client would have had it."""
-        names = [n for n in self._providers if self._health.status(n) != UNHEALTHY]
-        forwarding = [n for n in self._providers if n in self._forwarding]
-        names = [*forwarding, *(n for n in names if n not in self._forwarding)]
+        personal = client_authorization.get() is not None
+        names = [
+            n
+            for n in self._providers
+            # (asked even when unhealthy if the client's key goes to it: its 502 is the answer)
+            if self._health.status(n) != UNHEALTHY or (personal and n in self._forwarding)
+        ]
         found = await asyncio.gather(*(self._models_of(name) for name in names))
         merged: dict[str, dict[str, Any]] = {}
         for models in found:
