@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cache
 
 WORD = re.compile(r"\w+", re.UNICODE)
 
@@ -53,14 +54,20 @@ def _capitals() -> str:
     return "[" + "".join(parts) + "]"
 
 
-# "Alice said, "...""  /  "Alice: ..."  /  "[10:02] Alice: ..." — the speaker of a
-# transcript line is a structured field, not part of what the line is about. A name is
-# up to four words, each starting with a capital letter.
-_WORD_OF_NAME = _capitals() + r"[\w'.-]*"
-_NAME = rf"(?P<speaker>{_WORD_OF_NAME}(?: {_WORD_OF_NAME}){{0,3}})"
-_VERB = r"(?:said|says|asked|asks|wrote|writes|replied|replies)"
-_SAID = re.compile(rf"^\s*{_NAME} {_VERB}[,:]?\s+(?P<text>.+)$", re.DOTALL)
-_COLON = re.compile(rf"^\s*(?:\[[^\]]{{1,40}}\]\s*)?{_NAME}:\s+(?P<text>.+)$", re.DOTALL)
+@cache
+def _speaker_patterns() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """ "Alice said, "..."" and "Alice: ..." / "[10:02] Alice: ...": the speaker of a
+    transcript line is a structured field, not part of what the line is about. A name is
+    up to four words, each starting with a capital letter. Built at first use (the class
+    of capitals takes a few milliseconds: not at every import)."""
+    word = _capitals() + r"[\w'.-]*"
+    name = rf"(?P<speaker>{word}(?: {word}){{0,3}})"
+    verb = r"(?:said|says|asked|asks|wrote|writes|replied|replies)"
+    said = re.compile(rf"^\s*{name} {verb}[,:]?\s+(?P<text>.+)$", re.DOTALL)
+    colon = re.compile(rf"^\s*(?:\[[^\]]{{1,40}}\]\s*)?{name}:\s+(?P<text>.+)$", re.DOTALL)
+    return said, colon
+
+
 _QUOTES = '"“”'
 # Capitalised labels that look like a speaker before a colon but are not one.
 _NOT_SPEAKERS = frozenset(
@@ -80,7 +87,7 @@ class Attribution:
 
 def split_attribution(content: str) -> Attribution:
     """Separates a leading speaker ("Alice said, ..." or "Alice: ...") from the words."""
-    for pattern in (_SAID, _COLON):
+    for pattern in _speaker_patterns():
         match = pattern.match(content)
         if match and (speaker := match.group("speaker")).lower() not in _NOT_SPEAKERS:
             return Attribution(speaker, _unquote(match.group("text").strip()))
