@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import unicodedata
 from datetime import UTC, datetime
 from typing import Annotated, Any, Generic, TypeVar
@@ -24,6 +25,16 @@ UNPAIRED_SURROGATES = "text must be valid Unicode: unpaired surrogate characters
 ZERO_TIME = datetime(1, 1, 1, tzinfo=UTC)
 
 INT64_MAX = 2**63 - 1  # what a store's integer (and a client's int64) holds
+
+
+def has_lone_surrogate(data: object) -> bool:
+    """Whether ``data`` (text, or JSON-like values holding text) has a lone surrogate
+    (JSON can spell "\\ud800"): text that can be neither stored nor sent as UTF-8."""
+    try:
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def within_int64(model: BaseModel | None) -> BaseModel | None:

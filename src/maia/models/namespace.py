@@ -18,6 +18,7 @@ from maia.models.common import (
     UNPAIRED_SURROGATES,
     NamespaceName,
     UtcDatetime,
+    has_lone_surrogate,
     omit_empty,
     within_int64,
 )
@@ -43,11 +44,6 @@ def parent_name(name: str) -> str | None:
     """The hierarchical parent of ``a/b/c`` is ``a/b``; a top-level name has none."""
     head, sep, _ = name.rstrip(SEPARATOR).rpartition(SEPARATOR)
     return head if sep and head else None
-
-
-def _has_surrogate(text: str) -> bool:
-    """A lone surrogate ("\\ud800" in JSON): text that can be neither stored nor sent."""
-    return any("\ud800" <= c <= "\udfff" for c in text)
 
 
 class NamespaceConfig(BaseModel):
@@ -85,7 +81,7 @@ class NamespaceConfig(BaseModel):
         for key, weight in value.items():
             if not key.strip():
                 raise ValueError("weight names must not be empty")
-            if _has_surrogate(key):  # (stored ones were replaced: never met when reading)
+            if has_lone_surrogate(key):  # (stored ones were replaced: never met when reading)
                 raise ValueError(UNPAIRED_SURROGATES)
             if not math.isfinite(weight) or weight < 0:
                 raise ValueError(f"weight {key!r} must be a finite number >= 0")

@@ -26,6 +26,7 @@ from maia.models.common import (
     OptionalUtcDatetime,
     Tags,
     UtcDatetime,
+    has_lone_surrogate,
 )
 from maia.models.memory import Edge, Memory
 from maia.models.namespace import Namespace, NamespaceConfig
@@ -235,14 +236,6 @@ def encode(record: dict[str, Any]) -> str:
     return json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n"
 
 
-def _has_lone_surrogate(data: object) -> bool:
-    try:
-        json.dumps(data, ensure_ascii=False).encode("utf-8")
-    except UnicodeEncodeError:
-        return True
-    return False
-
-
 def decode(line: str) -> Record:
     """Parses and validates one line; raises ``RecordError``."""
     try:
@@ -251,7 +244,7 @@ def decode(line: str) -> Record:
         raise RecordError(f"malformed JSON: {exc.msg} (column {exc.colno})") from exc
     if not isinstance(data, dict):
         raise RecordError("a record must be a JSON object")
-    if "\\u" in line and _has_lone_surrogate(data):  # JSON can spell "\ud800"
+    if "\\u" in line and has_lone_surrogate(data):  # JSON can spell "\ud800"
         raise RecordError(UNPAIRED_SURROGATES)
     kind = data.get("kind")
     model = _MODELS.get(kind) if isinstance(kind, str) else None
