@@ -25,6 +25,17 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def serve_refused(data_dir: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """``maia serve`` run to its end: for options it refuses before serving."""
+    return subprocess.run(
+        [sys.executable, "-m", "maia", "serve", *args, "--data-dir", str(data_dir)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, **env},
+    )
+
+
 @contextmanager
 def maia_process(
     data_dir: Path, *args: str, scheme: str = "http"
@@ -137,13 +148,7 @@ def test_acknowledged_writes_survive_kill_9(tmp_path: Path) -> None:
 
 
 def test_refuses_public_address_without_key(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "maia", "serve", "--host", "0.0.0.0", "--data-dir", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**os.environ},
-    )
+    result = serve_refused(tmp_path, "--host", "0.0.0.0")
     assert result.returncode == 2
     assert "without authentication" in result.stderr
     assert "maia admin key create" in " ".join(result.stderr.split())
@@ -152,22 +157,7 @@ def test_refuses_public_address_without_key(tmp_path: Path) -> None:
 def test_an_address_in_use_is_a_bad_option(tmp_path: Path) -> None:
     with socket.create_server(("127.0.0.1", 0)) as taken:
         port = taken.getsockname()[1]
-        result = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "maia",
-                "serve",
-                "--port",
-                str(port),
-                "--data-dir",
-                str(tmp_path),
-            ],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            env={**os.environ, "MAIA_EMBEDDING_PROVIDER": "hashing"},
-        )
+        result = serve_refused(tmp_path, "--port", str(port), MAIA_EMBEDDING_PROVIDER="hashing")
     assert result.returncode == 2
     assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
     assert "Traceback" not in result.stderr
@@ -199,32 +189,12 @@ def test_serves_https_with_tls_options(tmp_path: Path) -> None:
 
 
 def test_tls_needs_both_files(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "maia",
-            "serve",
-            "--ssl-certfile",
-            "c.pem",
-            "--data-dir",
-            str(tmp_path),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = serve_refused(tmp_path, "--ssl-certfile", "c.pem")
     assert result.returncode == 2
     assert "--ssl-keyfile" in result.stderr
 
 
 def test_bad_settings_are_reported(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "maia", "serve", "--data-dir", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**os.environ, "MAIA_HTTP_PORT": "not-a-port"},
-    )
+    result = serve_refused(tmp_path, MAIA_HTTP_PORT="not-a-port")
     assert result.returncode == 2
     assert "MAIA_HTTP_PORT" in result.stderr
