@@ -587,35 +587,31 @@ class _Pool:
             self._now = max(r.created_us for r in rows.values())
         now = self._now
         entity = self._entities.score
-        position = {k: i for i, k in enumerate(present)}
-        window_of = {i: n for n, i in enumerate(windowed)}
-        norm_list = norms.tolist()
         table = self.table
-        for seq in kept:
-            row = rows[seq]
-            self.rows[seq] = row
-            i = position.get(seq)
-            if i is not None:  # its rows, in candidate order, for ``requery``
-                n = window_of.get(i)
-                if n is not None:
-                    self._windowed.append(len(self._placed))
-                    self._window_rows[0].append(window_rows[0][n])
-                    self._window_rows[1].append(window_rows[1][n])
-                    self._window_norms.append(norm_list[n])
-                self._placed.append(len(table))
-                self._placed_rows.append(own[i])
-            table.keys.append(seq)
-            table.vector.append(similarities.get(seq))
-            table.text.append(self._text(seq))
-            table.age_days.append((now - row.created_us) / 1_000_000 / 86400)
-            table.access_count.append(row.access_count)
-            table.confidence.append(row.confidence)
-            table.entity.append(entity(row.content))
-            table.time.append(self.in_time(row.created_us))
-            # Set once the best candidates are known (``_expand``, the final fusion).
-            table.graph.append(0.0)
-            table.context.append(0.0)
-            table.asks.append(0.0)
+        base, placed = len(table), len(self._placed)
+        picked = [rows[seq] for seq in kept]
+        self.rows.update(zip(kept, picked, strict=True))
+        # Their rows, in candidate order, for ``requery`` (``present`` keeps that order).
+        self._placed.extend([base + j for j, seq in enumerate(kept) if seq in row_of])
+        self._placed_rows.extend(own)
+        self._windowed.extend([placed + i for i in windowed])
+        self._window_rows[0].extend(window_rows[0])
+        self._window_rows[1].extend(window_rows[1])
+        self._window_norms.extend(norms.tolist())
+        # A column at a time: a search adds a few hundred candidates in four steps.
+        table.keys.extend(kept)
+        table.vector.extend([similarities.get(seq) for seq in kept])
+        table.text.extend([self._text(seq) for seq in kept])
+        table.age_days.extend([(now - row.created_us) / 1_000_000 / 86400 for row in picked])
+        table.access_count.extend([row.access_count for row in picked])
+        table.confidence.extend([row.confidence for row in picked])
+        table.entity.extend([entity(row.content) for row in picked])
+        table.time.extend([self.in_time(row.created_us) for row in picked])
+        # Set once the best candidates are known (``_expand``, the final fusion).
+        unset = [0.0] * len(kept)
+        table.graph.extend(unset)
+        table.context.extend(unset)
+        table.asks.extend(unset)
 
     def in_time(self, created_us: int) -> float:
         """1 if the memory was written in the period the query names, else 0."""
