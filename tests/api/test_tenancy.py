@@ -303,6 +303,33 @@ def test_storage_quota_counts_bytes(http: httpx.Client) -> None:
     assert usage["storage_bytes"] == 2
 
 
+def test_storage_quota_counts_relation_metadata(http: httpx.Client) -> None:
+    tenant = make_tenant(http, quotas={"max_memories": 100, "max_storage_bytes": 40})
+    key = make_key(http, tenant["id"])
+    ids = [
+        http.post("/v1/memories", json={"namespace": "r", "content": c}, headers=key).json()["id"]
+        for c in ("one", "two")
+    ]  # 6 bytes
+    relations = f"/v1/memories/{ids[0]}/relations"
+    big = {"target_id": ids[1], "metadata": {"why": "x" * 40}}
+    over = http.post(relations, json=big, headers=key)
+    assert over.status_code == 429
+    assert (over.json()["error"], over.json()["current"]) == ("storage quota exceeded", 6)
+    assert http.get(relations, headers=key).json()["data"] == [], "nothing written"
+    plain = http.post(relations, json={"target_id": ids[1]}, headers=key)
+    assert plain.status_code == 201, "a relation without metadata takes no storage"
+    fits = {"target_id": ids[1], "metadata": {"why": "x" * 20}}  # 30 bytes as JSON
+    assert http.post(relations, json=fits, headers=key).status_code == 201
+    usage = http.get(f"/admin/tenants/{tenant['id']}/usage", headers=ROOT).json()["usage"]
+    assert usage["storage_bytes"] == 36
+    # Replacing the relation counts only its growth; deleting it frees its bytes.
+    same = {"target_id": ids[1], "metadata": {"why": "y" * 24}}  # 34 bytes: +4
+    assert http.post(relations, json=same, headers=key).status_code == 201
+    assert http.delete(f"{relations}/{ids[1]}", headers=key).status_code == 200
+    usage = http.get(f"/admin/tenants/{tenant['id']}/usage", headers=ROOT).json()["usage"]
+    assert usage["storage_bytes"] == 6
+
+
 def test_namespace_quota(http: httpx.Client) -> None:
     tenant = make_tenant(http, config={"default_token_budget": 1000, "max_namespaces": 2})
     key = make_key(http, tenant["id"])

@@ -19,7 +19,7 @@ from maia.models import (
     TenantQuotas,
     TenantStatus,
 )
-from maia.store.base import Store, StoredVector, VectorRow, stored_size
+from maia.store.base import Store, StoredVector, VectorRow, relation_size, stored_size
 from tests.store.builders import T0, api_key, memory, namespace, tenant, vector
 
 # -- namespaces ------------------------------------------------------------------------
@@ -479,3 +479,55 @@ def test_usage_follows_every_memory_write(store: Store) -> None:
         tx.delete_memories_before("t", "ns", T0 + timedelta(1))
     assert usage("t") == (0, 0)
     assert usage("u") == (1, stored_size(theirs))
+
+
+def test_usage_counts_relation_metadata(store: Store) -> None:
+    """A relation's metadata is its tenant's data: created, replaced, deleted, and gone
+    with a deleted memory (by cascade), the counters follow, on every store."""
+    a, b, c = memory("a"), memory("b"), memory("c")
+    theirs = memory("other tenant's")
+
+    def edge(source: str, target: str, metadata: dict[str, object] | None) -> Edge:
+        return Edge(
+            source_id=source,
+            target_id=target,
+            type=RelationType.RELATED_TO,
+            weight=0.5,
+            metadata=metadata,
+            created_at=T0,
+        )
+
+    def bytes_of(tenant_id: str) -> int:
+        with store.read() as tx:
+            return tx.tenant_usage(tenant_id)[1]
+
+    with store.write() as tx:
+        tx.insert_memories("t", [a, b, c])
+        tx.insert_memories("u", [theirs])
+    memories = sum(stored_size(m) for m in (a, b, c))
+    ab = edge(a.id, b.id, {"note": "Ünïcödé 東京 🙂", "n": [1, 2]})
+    bc = edge(b.id, c.id, {"why": "x" * 100})
+    with store.write() as tx:
+        tx.put_edge("t", ab)
+        tx.put_edge("t", bc)
+        tx.put_edge("t", edge(a.id, c.id, None))
+    assert relation_size(ab) == len('{"note":"Ünïcödé 東京 🙂","n":[1,2]}'.encode())
+    assert bytes_of("t") == memories + relation_size(ab) + relation_size(bc)
+
+    bigger = edge(a.id, b.id, {"note": "y" * 300})
+    with store.write() as tx:
+        tx.put_edge("t", bigger)  # the same relation, replaced
+    assert bytes_of("t") == memories + relation_size(bigger) + relation_size(bc)
+    with store.write() as tx:
+        tx.put_edge("t", edge(a.id, b.id, None))
+    assert bytes_of("t") == memories + relation_size(bc)
+
+    with store.write() as tx:
+        tx.put_edge("t", bigger)
+        assert tx.delete_edges("t", a.id, b.id) == 1
+    assert bytes_of("t") == memories + relation_size(bc)
+    with store.write() as tx:
+        tx.put_edge("t", bigger)
+        tx.delete_memories("t", [b.id])  # both of b's relations go with it
+    assert bytes_of("t") == stored_size(a) + stored_size(c)
+    assert bytes_of("u") == stored_size(theirs)

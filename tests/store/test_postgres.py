@@ -15,8 +15,8 @@ import psycopg
 import pytest
 
 from maia.errors import AlreadyExists, Conflict, InvalidInput, QuotaExceeded, Unavailable
-from maia.models import MemoryFilter, Page
-from maia.store.base import VectorRow
+from maia.models import Edge, MemoryFilter, Page, RelationType
+from maia.store.base import VectorRow, relation_size, stored_size
 from maia.store.postgres import PostgresStore, redact
 from maia.store.postgres.schema import SCHEMA_VERSION
 from maia.store.postgres.session import MAX_QUERY_WORDS, PostgresSession, ts_query
@@ -77,6 +77,42 @@ def test_nodes_starting_together_migrate_once(server: pg_server.PostgresServer) 
     assert failures == []
     assert len(stores) == 4
     assert versions == list(range(1, SCHEMA_VERSION + 1))
+
+
+def test_an_upgraded_database_counts_its_relations_metadata(postgres_url: str) -> None:
+    """Version 2 counts relation metadata in the storage usage: a database written
+    before it is counted once upgraded, and kept counted after."""
+    a, b = memory("a"), memory("b")
+    edge = Edge(
+        source_id=a.id,
+        target_id=b.id,
+        type=RelationType.RELATED_TO,
+        weight=1.0,
+        metadata={"note": "é" * 50},
+        created_at=T0,
+    )
+    store = PostgresStore(postgres_url)
+    with store.write() as tx:
+        tx.insert_memories("t", [a, b])
+        tx.put_edge("t", edge)
+    store.close()
+    with _raw(postgres_url) as conn:  # as version 1 left it: relations not counted
+        for name in ("insert", "delete", "update"):
+            conn.execute(f"DROP TRIGGER tenant_usage_relation_{name} ON relations")
+            conn.execute(f"DROP FUNCTION maia_relation_usage_{name}()")
+        conn.execute(
+            "UPDATE tenant_usage SET storage_bytes = %s WHERE tenant_id = 't'",
+            (stored_size(a) + stored_size(b),),
+        )
+        conn.execute("DELETE FROM schema_version WHERE version = 2")
+    store = PostgresStore(postgres_url)
+    with store.read() as tx:
+        assert tx.tenant_usage("t") == (2, stored_size(a) + stored_size(b) + relation_size(edge))
+    with store.write() as tx:
+        tx.delete_edges("t", a.id, b.id)
+    with store.read() as tx:
+        assert tx.tenant_usage("t") == (2, stored_size(a) + stored_size(b))
+    store.close()
 
 
 def test_newer_schema_is_refused(postgres_url: str) -> None:

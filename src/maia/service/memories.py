@@ -236,8 +236,8 @@ class MemoryOps(NamespaceOps):
         return updated
 
     def _enforce_storage_growth(self, tx: StoreWriter, growth: int) -> None:
-        """An update's growth (content, metadata and tags, as the usage counter counts it)
-        against the tenant's storage quota."""
+        """Growth of what the tenant stores (an update's content, metadata and tags, or a
+        relation's metadata, as the usage counter counts them) against its storage quota."""
         if growth <= 0:
             return
         tenant = tx.get_tenant(self._tenant)

@@ -8,7 +8,7 @@ from maia.errors import InvalidInput, NotFound
 from maia.models import Edge, RelatedMemory, RelationCreate, RelationType
 from maia.retrieval.graph import traverse
 from maia.service.search import SearchOps
-from maia.store.base import StoreReader
+from maia.store.base import StoreReader, relation_size
 
 MAX_DEPTH = 5
 
@@ -40,6 +40,14 @@ class RelationOps(SearchOps):
                 if memory_id not in found:
                     raise NotFound(f"memory not found: {memory_id}")
                 self._authorize(found[memory_id])
+            replaced = [
+                e
+                for e in tx.edges(self._tenant, [source_id], direction="out")
+                if e.target_id == edge.target_id and e.type is edge.type
+            ]
+            self._enforce_storage_growth(
+                tx, relation_size(edge) - sum(relation_size(e) for e in replaced)
+            )
             tx.put_edge(self._tenant, edge)
         self._record(
             "relation.create",

@@ -221,7 +221,7 @@ class StoreReader(Protocol):
     def count_tenants(self, *, status: str | None = None, plan: str | None = None) -> int: ...
 
     def tenant_usage(self, tenant_id: str) -> tuple[int, int]:
-        """(memory count, storage bytes), kept up to date by every memory write."""
+        """(memory count, storage bytes), kept up to date by every memory and relation write."""
         ...
 
     def get_api_key(self, key_hash: str) -> ApiKey | None: ...
@@ -336,11 +336,19 @@ class Store(Protocol):
 def stored_size(memory: Memory) -> int:
     """The bytes a memory counts against a storage quota: UTF-8 content plus its
     metadata and tags as compact JSON (what ``tenant_usage`` sums)."""
-    size = len(memory.content.encode())
-    for value in (memory.metadata, memory.tags):
-        if value:
-            size += len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode())
-    return size
+    return len(memory.content.encode()) + _json_size(memory.metadata) + _json_size(memory.tags)
+
+
+def relation_size(edge: Edge) -> int:
+    """The bytes a relation counts against a storage quota: its metadata as compact JSON."""
+    return _json_size(edge.metadata)
+
+
+def _json_size(value: object) -> int:
+    """Bytes of ``value`` as the stores write it (compact JSON; nothing when empty)."""
+    if not value:
+        return 0
+    return len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode())
 
 
 def batched(items: Iterable[T], size: int) -> Iterator[list[T]]:

@@ -205,6 +205,54 @@ MIGRATIONS: tuple[str, ...] = (
         REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
         FOR EACH STATEMENT EXECUTE FUNCTION maia_usage_update();
     """,
+    # v2: a relation's metadata counts in its tenant's storage too (it is the tenant's
+    # data, and was a way around the quota), as in the SQLite store. The relations of a
+    # deleted memory go by cascade, which fires the delete trigger.
+    """
+    INSERT INTO tenant_usage AS u (tenant_id, memory_count, storage_bytes)
+        SELECT r.tenant_id, 0, sum(octet_length(r.metadata)) FROM relations r
+        WHERE r.metadata IS NOT NULL GROUP BY r.tenant_id
+    ON CONFLICT (tenant_id) DO UPDATE SET storage_bytes = u.storage_bytes + excluded.storage_bytes;
+    CREATE FUNCTION maia_relation_usage_insert() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        INSERT INTO tenant_usage AS u (tenant_id, memory_count, storage_bytes)
+            SELECT n.tenant_id, 0, sum(octet_length(n.metadata)) FROM new_rows n
+            WHERE n.metadata IS NOT NULL GROUP BY n.tenant_id
+        ON CONFLICT (tenant_id) DO UPDATE SET
+            storage_bytes = u.storage_bytes + excluded.storage_bytes;
+        RETURN NULL;
+    END $$;
+    CREATE FUNCTION maia_relation_usage_delete() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        UPDATE tenant_usage u SET storage_bytes = u.storage_bytes - d.bytes
+        FROM (SELECT o.tenant_id, sum(octet_length(o.metadata)) AS bytes FROM old_rows o
+              WHERE o.metadata IS NOT NULL GROUP BY o.tenant_id) d
+        WHERE u.tenant_id = d.tenant_id;
+        RETURN NULL;
+    END $$;
+    CREATE FUNCTION maia_relation_usage_update() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        INSERT INTO tenant_usage AS u (tenant_id, memory_count, storage_bytes)
+            SELECT c.tenant_id, 0, sum(c.bytes) FROM (
+                SELECT n.tenant_id, coalesce(octet_length(n.metadata), 0) AS bytes
+                FROM new_rows n
+                UNION ALL
+                SELECT o.tenant_id, -coalesce(octet_length(o.metadata), 0) FROM old_rows o
+            ) c GROUP BY c.tenant_id HAVING sum(c.bytes) <> 0
+        ON CONFLICT (tenant_id) DO UPDATE SET
+            storage_bytes = u.storage_bytes + excluded.storage_bytes;
+        RETURN NULL;
+    END $$;
+    CREATE TRIGGER tenant_usage_relation_insert AFTER INSERT ON relations
+        REFERENCING NEW TABLE AS new_rows
+        FOR EACH STATEMENT EXECUTE FUNCTION maia_relation_usage_insert();
+    CREATE TRIGGER tenant_usage_relation_delete AFTER DELETE ON relations
+        REFERENCING OLD TABLE AS old_rows
+        FOR EACH STATEMENT EXECUTE FUNCTION maia_relation_usage_delete();
+    CREATE TRIGGER tenant_usage_relation_update AFTER UPDATE ON relations
+        REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+        FOR EACH STATEMENT EXECUTE FUNCTION maia_relation_usage_update();
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

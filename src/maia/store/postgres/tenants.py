@@ -170,7 +170,8 @@ class TenantSQL:
         return sorted(int(row[0]) for row in rows)
 
     def tenant_usage(self, tenant_id: str) -> tuple[int, int]:
-        """(memory count, storage bytes of content, metadata and tags).
+        """(memory count, storage bytes: memories' content, metadata and tags, and relations'
+        metadata).
 
         In a write the usage row is created if missing and locked until commit, so a
         quota check followed by an insert is safe against writers on other nodes (the

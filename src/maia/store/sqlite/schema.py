@@ -187,6 +187,39 @@ MIGRATIONS: tuple[str, ...] = (
     """
     CREATE INDEX memories_by_type ON memories (tenant_id, namespace, type, created_at, seq);
     """,
+    # v6: a relation's metadata counts in its tenant's storage too (it is the tenant's
+    # data, and was a way around the quota). Relations of a deleted memory go by cascade,
+    # which fires the delete trigger; ``put_edge`` upserts, so a replaced edge fires the
+    # update trigger (INSERT OR REPLACE would fire no delete trigger).
+    """
+    INSERT INTO tenant_usage (tenant_id, memory_count, storage_bytes)
+        SELECT tenant_id, 0, sum(length(CAST(metadata AS BLOB)))
+        FROM relations WHERE metadata IS NOT NULL GROUP BY tenant_id
+        ON CONFLICT (tenant_id) DO UPDATE SET
+            storage_bytes = storage_bytes + excluded.storage_bytes;
+    CREATE TRIGGER tenant_usage_relation_insert AFTER INSERT ON relations
+    WHEN new.metadata IS NOT NULL BEGIN
+        INSERT INTO tenant_usage (tenant_id, memory_count, storage_bytes)
+        VALUES (new.tenant_id, 0, length(CAST(new.metadata AS BLOB)))
+        ON CONFLICT (tenant_id) DO UPDATE SET
+            storage_bytes = storage_bytes + excluded.storage_bytes;
+    END;
+    CREATE TRIGGER tenant_usage_relation_delete AFTER DELETE ON relations
+    WHEN old.metadata IS NOT NULL BEGIN
+        UPDATE tenant_usage SET storage_bytes = storage_bytes - length(CAST(old.metadata AS BLOB))
+        WHERE tenant_id = old.tenant_id;
+    END;
+    CREATE TRIGGER tenant_usage_relation_update AFTER UPDATE OF tenant_id, metadata ON relations
+    BEGIN
+        UPDATE tenant_usage
+        SET storage_bytes = storage_bytes - coalesce(length(CAST(old.metadata AS BLOB)), 0)
+        WHERE tenant_id = old.tenant_id;
+        INSERT INTO tenant_usage (tenant_id, memory_count, storage_bytes)
+        VALUES (new.tenant_id, 0, coalesce(length(CAST(new.metadata AS BLOB)), 0))
+        ON CONFLICT (tenant_id) DO UPDATE SET
+            storage_bytes = storage_bytes + excluded.storage_bytes;
+    END;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -542,8 +542,11 @@ class SQLiteSession(TenantSQL):
 
     def put_edge(self, tenant: str, edge: Edge) -> None:
         self._conn.execute(
-            "INSERT OR REPLACE INTO relations (tenant_id, source_id, target_id, type, weight, "
-            "metadata, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO relations (tenant_id, source_id, target_id, type, weight, "
+            "metadata, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (source_id, target_id, type) DO UPDATE SET "
+            "tenant_id = excluded.tenant_id, weight = excluded.weight, "
+            "metadata = excluded.metadata, created_at = excluded.created_at",
             (
                 tenant,
                 edge.source_id,

@@ -150,7 +150,8 @@ class TenantSQL:
         return seqs
 
     def tenant_usage(self, tenant_id: str) -> tuple[int, int]:
-        """(memory count, storage bytes of content, metadata and tags)."""
+        """(memory count, storage bytes: memories' content, metadata and tags, and
+        relations' metadata)."""
         row = self._conn.execute(
             "SELECT memory_count, storage_bytes FROM tenant_usage WHERE tenant_id = ?",
             (tenant_id,),
