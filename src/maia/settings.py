@@ -353,6 +353,13 @@ class Settings(BaseSettings):
     def _expand(cls, value: Path) -> Path:
         return value.expanduser()
 
+    @field_validator("model_cache_dir", mode="before")
+    @classmethod
+    def _cache_dir(cls, value: Any) -> Any:
+        if isinstance(value, str | Path) and not str(value).strip():
+            return None  # an empty variable: the default, not the working directory
+        return Path(value).expanduser() if isinstance(value, str | Path) else value
+
     @field_validator("proxy_backend")
     @classmethod
     def _backend_url(cls, value: str | None) -> str | None:

@@ -4,8 +4,11 @@ its SHA-256, derived again when the cache is damaged, and never a reason to fail
 from __future__ import annotations
 
 import logging
+import os
 import shutil
+import time
 from collections.abc import Callable
+from importlib.metadata import version
 from pathlib import Path
 
 import numpy as np
@@ -41,11 +44,12 @@ def test_the_graph_is_derived_once_then_reused(
     assert graph.parent == model_cache
     assert quantize.RECIPE in graph.name
 
-    def derive(model: Path, scratch: Path) -> Path:
+    def derive(model: Path, out: Path) -> None:
         raise AssertionError("derived again")
 
-    monkeypatch.setattr(quantize, "_derive", derive)
+    monkeypatch.setattr(quantize, "_derive_apart", derive)
     assert _graph(model_cache) == graph
+    assert version("onnxruntime") in graph.name, "one graph per onnxruntime release"
 
 
 def test_a_damaged_cached_graph_is_derived_again(
@@ -66,6 +70,68 @@ def test_a_damaged_cached_graph_is_derived_again(
     # The derivation is deterministic: the same bytes as the first time.
     assert quantize.sha256_of(copy) == quantize.sha256_of(original)
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".deriving-")]
+
+
+def _cached_copy(model_cache: Path, tmp_path: Path) -> tuple[Path, Path]:
+    """A copy of the session's cached graph and its SHA-256, in ``tmp_path``."""
+    original = _graph(model_cache)
+    copy = tmp_path / original.name
+    recorded = tmp_path / (original.name + ".sha256")
+    shutil.copy(original, copy)
+    shutil.copy(original.with_name(original.name + ".sha256"), recorded)
+    return copy, recorded
+
+
+def test_a_cached_graph_that_does_not_load_is_derived_again(
+    model_cache: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    copy, recorded = _cached_copy(model_cache, tmp_path)
+    copy.write_bytes(b"not a graph")  # its hash matches: only loading it tells
+    recorded.write_text(quantize.sha256_of(copy) + "\n")
+    with caplog.at_level(logging.WARNING, logger="maia.retrieval.embed"):
+        embedder = minilm.MiniLMEmbedder(cache_dir=tmp_path)
+    assert embedder.quantized
+    assert "does not load" in caplog.text
+    assert quantize.sha256_of(copy) == quantize.sha256_of(_graph(model_cache))
+
+
+def test_an_unreadable_record_is_derived_again(model_cache: Path, tmp_path: Path) -> None:
+    copy, recorded = _cached_copy(model_cache, tmp_path)
+    recorded.write_bytes(b"\xff\xfe not text")
+    assert _graph(tmp_path) == copy
+    assert recorded.read_text().strip() == quantize.sha256_of(copy)
+
+
+def test_scratch_of_a_killed_derivation_is_swept(tmp_path: Path) -> None:
+    old, recent = tmp_path / f"{quantize.SCRATCH}old", tmp_path / f"{quantize.SCRATCH}now"
+    for scratch in (old, recent):
+        scratch.mkdir()
+        (scratch / "folded.onnx").write_bytes(b"x" * 1000)
+    hours_ago = time.time() - 2 * quantize.STALE_SCRATCH_SECONDS
+    os.utime(old, (hours_ago, hours_ago))
+    quantize._sweep(tmp_path)
+    assert not old.exists()
+    assert recent.exists(), "perhaps another process is deriving right now"
+
+
+def test_deriving_leaves_the_process_logging_alone(tmp_path: Path) -> None:
+    """The quantizer logs through the root logger, which configures it when it has no
+    handler (as in a server, whose logs go through ``maia``'s): not in this process."""
+    root = logging.getLogger()
+    saved = list(root.handlers)
+    for handler in saved:
+        root.removeHandler(handler)
+    try:
+        assert _graph(tmp_path).is_file()
+        assert (root.handlers, root.filters) == ([], [])
+    finally:
+        for handler in saved:
+            root.addHandler(handler)
+
+
+def test_the_cache_setting_reads_like_a_path() -> None:
+    assert Settings.load(model_cache_dir="").model_cache_dir is None
+    assert Settings.load(model_cache_dir="~/models").model_cache_dir == Path.home() / "models"
 
 
 def test_no_writable_cache_keeps_the_float_graph(
