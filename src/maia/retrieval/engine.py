@@ -12,7 +12,7 @@ import re
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from collections.abc import Set as AbstractSet
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
@@ -225,6 +225,12 @@ class RetrievalEngine:
             vector: Vector = self.embedder.embed([text])[0]
         return vector
 
+    def _embed_and_search(
+        self, text: str, scope: Scope, k: int, allowed: npt.NDArray[np.int64] | None
+    ) -> tuple[Vector, list[tuple[int, float]]]:
+        vector = self._embed_query(text)
+        return vector, self.index.search(vector, scope, k, allowed=allowed)
+
     def _remember_speakers(self, scope: tuple[str, str | None], found: set[str]) -> None:
         known = self._speakers.get(scope, frozenset())
         if found <= known:
@@ -259,14 +265,6 @@ class RetrievalEngine:
             )
             if plan.time_filter:
                 flt = in_period
-        # The query is embedded while the full-text search runs. What is embedded depends
-        # on which of the query's names are speakers (found in the text matches), so the
-        # embedding starts from the speakers this scope's earlier searches found.
-        scope_key = (plan.tenant, flt.namespace)
-        guess = query_embedding_text(plan.analysis, self._speakers.get(scope_key, frozenset()))
-        early = self._query_embedder.submit(
-            contextvars.copy_context().run, self._embed_query, guess
-        )
         allowed = None
         if _narrows_beyond_namespace(flt):
             allowed = np.array(sorted(reader.seqs_matching(plan.tenant, flt)), dtype=np.int64)
@@ -275,6 +273,24 @@ class RetrievalEngine:
             None if flt.namespace is None else (flt.namespace,),
             flt.include_descendants,
         )
+        # The query is embedded, and its nearest vectors found, while the full-text search
+        # runs. What is embedded depends on which of the query's names are speakers (found
+        # in the text matches), so the embedding starts from the speakers this scope's
+        # earlier searches found.
+        scope_key = (plan.tenant, flt.namespace)
+        guess = query_embedding_text(plan.analysis, self._speakers.get(scope_key, frozenset()))
+
+        def nearest(text: str) -> Future[tuple[Vector, list[tuple[int, float]]]]:
+            return self._query_embedder.submit(
+                contextvars.copy_context().run,
+                self._embed_and_search,
+                text,
+                scope,
+                plan.pool,
+                allowed,
+            )
+
+        early = nearest(guess)
         text_query = " ".join(plan.analysis.keywords) or plan.query
         # Ranking reads light rows; whole memories are built for the returned page only.
         bm25 = self._text_matches(reader, plan, text_query, flt, scope, allowed)
@@ -299,9 +315,7 @@ class RetrievalEngine:
         text = query_embedding_text(plan.analysis, speakers)
         if text != guess:
             early.cancel()
-            early = self._query_embedder.submit(
-                contextvars.copy_context().run, self._embed_query, text
-            )
+            early = nearest(text)
         # While the query is embedded, the word matches become candidates (all of them:
         # a word matched); their similarities are measured once the vector is there.
         pool = _Pool(
@@ -316,9 +330,9 @@ class RetrievalEngine:
             period_seqs = np.array(
                 sorted(reader.seqs_matching(plan.tenant, in_period)), dtype=np.int64
             )
-        query_vector = early.result()
+        query_vector, nearest_hits = early.result()
         pool.requery(query_vector)
-        vector_hits = dict(self.index.search(query_vector, scope, plan.pool, allowed=allowed))
+        vector_hits = dict(nearest_hits)
         if period_seqs is not None:
             # The period the query names is evidence of its own: "what happened yesterday"
             # shares no words with its answers and is barely similar to them.
