@@ -413,3 +413,28 @@ def test_a_tenants_stats_count_its_own_storage_only(http: httpx.Client) -> None:
     assert http.post("/v1/memories/batch", json={"memories": others}, headers=ROOT).is_success
     assert http.get("/v1/stats", headers=key).json()["storage_size_bytes"] == mine
     assert http.get("/v1/stats", headers=ROOT).json()["storage_size_bytes"] > 40_000  # the store
+
+
+def test_a_limited_keys_stats_count_its_namespaces_only(http: httpx.Client) -> None:
+    tenant = make_tenant(http)
+    full = make_key(http, tenant["id"])
+    limited = make_key(http, tenant["id"], namespaces=["team/alice"])
+    writes = [("team/alice", "é" * 10), ("team/alice/notes", "abc"), ("team/bob", "x" * 500)]
+    for namespace, content in writes:
+        body = {"namespace": namespace, "content": content}
+        assert http.post("/v1/memories", json=body, headers=full).status_code == 201
+    for name in ("team", "team/alice", "team/bob"):
+        assert http.post("/v1/namespaces", json={"name": name}, headers=full).status_code == 201
+    assert http.get("/v1/stats", headers=full).json() | {"last_compaction": None} == {
+        "total_memories": 3,
+        "total_namespaces": 3,
+        "storage_size_bytes": 20 + 3 + 500,
+        "last_compaction": None,
+    }
+    # Nothing of team/bob (nor of the team record above the grant) shows through.
+    seen = http.get("/v1/stats", headers=limited).json()
+    assert (seen["total_memories"], seen["total_namespaces"], seen["storage_size_bytes"]) == (
+        2,
+        1,
+        23,
+    )

@@ -531,3 +531,17 @@ def test_usage_counts_relation_metadata(store: Store) -> None:
         tx.delete_memories("t", [b.id])  # both of b's relations go with it
     assert bytes_of("t") == stored_size(a) + stored_size(c)
     assert bytes_of("u") == stored_size(theirs)
+
+
+def test_namespace_usage_counts_each_namespace(store: Store) -> None:
+    a1, a2 = memory("one", namespace="a"), memory("Ünïcödé", namespace="a", tags=["t"])
+    b = memory("b's", namespace="a/b", metadata={"k": 1})
+    with store.write() as tx:
+        tx.insert_memories("t", [a1, a2, b])
+        tx.insert_memories("u", [memory("theirs", namespace="a")])
+    with store.read() as tx:
+        assert tx.namespace_usage("t") == {
+            "a": (2, stored_size(a1) + stored_size(a2)),
+            "a/b": (1, stored_size(b)),
+        }
+        assert tx.namespace_usage("nobody") == {}

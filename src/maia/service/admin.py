@@ -15,6 +15,8 @@ log = logging.getLogger(__name__)
 
 class AdminOps(RelationOps):
     def stats(self) -> Stats:
+        if self._principal.restricted:
+            return self._granted_stats()
         with self._store.read() as tx:
             memories = tx.count_memories(self._tenant)
             namespaces = tx.count_namespaces(self._tenant)
@@ -24,6 +26,18 @@ class AdminOps(RelationOps):
             total_memories=memories,
             total_namespaces=namespaces,
             storage_size_bytes=self._store.size_bytes() if own is None else own,
+        )
+
+    def _granted_stats(self) -> Stats:
+        """A key limited to some namespaces sees what they hold, not the tenant's totals
+        (which would tell of namespaces it may not see)."""
+        with self._store.read() as tx:
+            usage = tx.namespace_usage(self._tenant)
+        granted = [held for name, held in usage.items() if self._principal.may_use(name)]
+        return Stats(
+            total_memories=sum(count for count, _ in granted),
+            total_namespaces=sum(1 for _ in every(self.list_namespaces)),
+            storage_size_bytes=sum(size for _, size in granted),
         )
 
     def check_ready(self) -> None:

@@ -90,6 +90,10 @@ class StoreReader(Protocol):
 
     def count_memories(self, tenant: str, namespace: str | None = None) -> int: ...
 
+    def namespace_usage(self, tenant: str) -> dict[str, tuple[int, int]]:
+        """Per namespace holding memories: (memory count, ``stored_size`` bytes)."""
+        ...
+
     def memories_by_seq(
         self, tenant: str, seqs: Sequence[int], flt: MemoryFilter | None = None
     ) -> dict[int, Memory]:

@@ -21,7 +21,7 @@ HNSW_LOCK_CLASS = 0x6D616962  # "maib"
 # Bytes a memory counts in tenant_usage: UTF-8 content plus its metadata and tags as the
 # compact JSON text they are stored as (``maia.store.base.stored_size``), exactly what the
 # SQLite store's triggers sum.
-_SIZE = (
+MEMORY_SIZE = (
     "octet_length({r}.content) + coalesce(octet_length({r}.metadata), 0)"
     " + coalesce(octet_length({r}.tags), 0)"
 )
@@ -165,7 +165,7 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE FUNCTION maia_usage_insert() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
         INSERT INTO tenant_usage AS u (tenant_id, memory_count, storage_bytes)
-            SELECT n.tenant_id, count(*), sum({_SIZE.format(r="n")})
+            SELECT n.tenant_id, count(*), sum({MEMORY_SIZE.format(r="n")})
             FROM new_rows n GROUP BY n.tenant_id
         ON CONFLICT (tenant_id) DO UPDATE SET
             memory_count = u.memory_count + excluded.memory_count,
@@ -177,7 +177,7 @@ MIGRATIONS: tuple[str, ...] = (
         UPDATE tenant_usage u SET
             memory_count = u.memory_count - d.n,
             storage_bytes = u.storage_bytes - d.bytes
-        FROM (SELECT o.tenant_id, count(*) AS n, sum({_SIZE.format(r="o")}) AS bytes
+        FROM (SELECT o.tenant_id, count(*) AS n, sum({MEMORY_SIZE.format(r="o")}) AS bytes
               FROM old_rows o GROUP BY o.tenant_id) d
         WHERE u.tenant_id = d.tenant_id;
         RETURN NULL;
@@ -188,9 +188,9 @@ MIGRATIONS: tuple[str, ...] = (
             memory_count = u.memory_count + d.n,
             storage_bytes = u.storage_bytes + d.bytes
         FROM (SELECT tenant_id, sum(n) AS n, sum(bytes) AS bytes FROM (
-                  SELECT n.tenant_id, 1 AS n, {_SIZE.format(r="n")} AS bytes FROM new_rows n
+                  SELECT n.tenant_id, 1 AS n, {MEMORY_SIZE.format(r="n")} AS bytes FROM new_rows n
                   UNION ALL
-                  SELECT o.tenant_id, -1, -({_SIZE.format(r="o")}) FROM old_rows o
+                  SELECT o.tenant_id, -1, -({MEMORY_SIZE.format(r="o")}) FROM old_rows o
               ) c GROUP BY tenant_id) d
         WHERE u.tenant_id = d.tenant_id AND (d.n <> 0 OR d.bytes <> 0);
         RETURN NULL;

@@ -46,6 +46,7 @@ from maia.models import (
     RelationType,
 )
 from maia.store.base import RankRow, StoredText, TextHit, VectorRow
+from maia.store.postgres.schema import MEMORY_SIZE
 from maia.store.postgres.tenants import TenantSQL, has_nul, utc
 from maia.store.postgres.vector_sql import VectorIndexes, VectorSQL
 from maia.store.timestamps import to_micros
@@ -301,6 +302,14 @@ class PostgresSession(TenantSQL, VectorSQL):
             (*params, page.limit, page.offset),
         )
         return [_memory(row) for row in rows]
+
+    def namespace_usage(self, tenant: str) -> dict[str, tuple[int, int]]:
+        rows = self._conn.execute(
+            f"SELECT namespace, count(*), sum({MEMORY_SIZE.format(r='m')}) "
+            "FROM memories m WHERE tenant_id = %s GROUP BY namespace",
+            (tenant,),
+        )
+        return {name: (int(count), int(size)) for name, count, size in rows}
 
     def count_memories(self, tenant: str, namespace: str | None = None) -> int:
         if self._writable:

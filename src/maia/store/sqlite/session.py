@@ -186,6 +186,16 @@ class SQLiteSession(TenantSQL):
             params = (tenant, namespace)
         return int(self._conn.execute(sql, params).fetchone()[0])
 
+    def namespace_usage(self, tenant: str) -> dict[str, tuple[int, int]]:
+        rows = self._conn.execute(
+            "SELECT namespace, count(*), sum(length(CAST(content AS BLOB)) "
+            "+ coalesce(length(CAST(metadata AS BLOB)), 0) "
+            "+ coalesce(length(CAST(tags AS BLOB)), 0)) "
+            "FROM memories WHERE tenant_id = ? GROUP BY namespace",
+            (tenant,),
+        )
+        return {name: (int(count), int(size)) for name, count, size in rows}
+
     def memories_by_seq(
         self, tenant: str, seqs: Sequence[int], flt: MemoryFilter | None = None
     ) -> dict[int, Memory]:
