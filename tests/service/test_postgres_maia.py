@@ -59,6 +59,19 @@ def test_opened_by_url_with_the_database_as_vector_index(nodes: tuple[Maia, Maia
     assert FACTS[0] in context.content
 
 
+def test_one_pooled_connection_is_enough_to_search(
+    postgres_url: str, make_settings: Callable[..., Settings]
+) -> None:
+    """A search reads in one transaction, the database's vector search included (from
+    another thread it would wait for a second connection of a pool of one)."""
+    settings = make_settings(embedding_provider="local", postgres_pool_min=1, postgres_pool_max=1)
+    with Maia.open(postgres_url, settings=settings) as maia:
+        maia.create_memories([MemoryCreate(namespace="notes", content=f) for f in FACTS])
+        assert _search(maia, "which dog did Alice get?")[0] == FACTS[0]
+        context = maia.assemble_context(ContextRequest(query="Alice's pet", namespace="notes"))
+        assert FACTS[0] in context.content
+
+
 def test_a_write_on_one_node_is_found_on_the_other_at_once(nodes: tuple[Maia, Maia]) -> None:
     one, two = nodes
     (memory,) = one.create_memories([MemoryCreate(namespace="notes", content=FACTS[0])])

@@ -227,8 +227,14 @@ class RetrievalEngine:
 
     def _embed_and_search(
         self, text: str, scope: Scope, k: int, allowed: npt.NDArray[np.int64] | None
-    ) -> tuple[Vector, list[tuple[int, float]]]:
+    ) -> tuple[Vector, list[tuple[int, float]] | None]:
+        """The query's vector and, from the in-memory index, its nearest vectors. A
+        database's index is searched by the caller instead: from this thread it would
+        need a second connection (and another snapshot) while the caller holds one,
+        which a small pool cannot give."""
         vector = self._embed_query(text)
+        if not isinstance(self.index, VectorIndex):
+            return vector, None
         return vector, self.index.search(vector, scope, k, allowed=allowed)
 
     def _remember_speakers(self, scope: tuple[str, str | None], found: set[str]) -> None:
@@ -273,14 +279,14 @@ class RetrievalEngine:
             None if flt.namespace is None else (flt.namespace,),
             flt.include_descendants,
         )
-        # The query is embedded, and its nearest vectors found, while the full-text search
-        # runs. What is embedded depends on which of the query's names are speakers (found
-        # in the text matches), so the embedding starts from the speakers this scope's
-        # earlier searches found.
+        # The query is embedded, and its nearest vectors found (in memory), while the
+        # full-text search runs. What is embedded depends on which of the query's names
+        # are speakers (found in the text matches), so the embedding starts from the
+        # speakers this scope's earlier searches found.
         scope_key = (plan.tenant, flt.namespace)
         guess = query_embedding_text(plan.analysis, self._speakers.get(scope_key, frozenset()))
 
-        def nearest(text: str) -> Future[tuple[Vector, list[tuple[int, float]]]]:
+        def nearest(text: str) -> Future[tuple[Vector, list[tuple[int, float]] | None]]:
             return self._query_embedder.submit(
                 contextvars.copy_context().run,
                 self._embed_and_search,
@@ -332,6 +338,8 @@ class RetrievalEngine:
             )
         query_vector, nearest_hits = early.result()
         pool.requery(query_vector)
+        if nearest_hits is None:
+            nearest_hits = self.index.search(query_vector, scope, plan.pool, allowed=allowed)
         vector_hits = dict(nearest_hits)
         if period_seqs is not None:
             # The period the query names is evidence of its own: "what happened yesterday"
