@@ -574,3 +574,52 @@ def test_the_database_serves_as_the_engines_vector_index(store: PostgresStore) -
     assert index.search(np.array([1, 0], np.float32), Scope("t"), 5, allowed=[seqs[2]]) == [
         (seqs[2], pytest.approx(1 / np.sqrt(5)))
     ]
+
+
+def test_deleting_a_tenant_waits_for_a_writer_instead_of_deadlocking(
+    store: PostgresStore, postgres_url: str
+) -> None:
+    """A writer locks memory rows, then the usage row; deleting the tenant must take them
+    in the same order (relations first took the usage row first: a deadlock)."""
+    a, b = memory("a"), memory("b")
+    with store.write() as tx:
+        tx.insert_memories("t", [a, b])
+        tx.put_edge(
+            "t",
+            Edge(
+                source_id=a.id,
+                target_id=b.id,
+                type=RelationType.RELATED_TO,
+                weight=1.0,
+                metadata={"k": "v"},
+                created_at=T0,
+            ),
+        )
+    rows_locked, outcome = threading.Event(), {}
+
+    def delete() -> None:
+        rows_locked.wait()
+        try:
+            with store.write() as tx:
+                tx.delete_tenant("t")
+            outcome["delete"] = "ok"
+        except Exception as exc:
+            outcome["delete"] = repr(exc)
+
+    deleter = threading.Thread(target=delete)
+    deleter.start()
+    with store.write() as tx:  # as relate and update do
+        tx.get_memories("t", [a.id, b.id])
+        rows_locked.set()
+        with _raw(postgres_url) as watcher:  # until the deleter waits for a lock
+            deadline = time.monotonic() + 30
+            while not watcher.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+            ).fetchone()[0]:
+                assert time.monotonic() < deadline, "the deleter never waited"
+                time.sleep(0.01)
+        tx.tenant_usage("t")
+    deleter.join(30)
+    assert outcome == {"delete": "ok"}
+    with store.read() as tx:
+        assert tx.tenant_usage("t") == (0, 0)

@@ -159,10 +159,13 @@ class TenantSQL:
 
     def delete_tenant(self, tenant_id: str) -> list[int]:
         """Deletes the tenant, its keys and all its data; returns the deleted memory keys."""
-        self._conn.execute("DELETE FROM relations WHERE tenant_id = %s", (tenant_id,))
+        # Memories first (their relations go by cascade): rows, then the usage row their
+        # triggers update, the order every writer locks them in. Relations first locked
+        # the usage row before the memories, and could deadlock with a writer.
         rows = self._conn.execute(
             "DELETE FROM memories WHERE tenant_id = %s RETURNING seq", (tenant_id,)
         ).fetchall()
+        self._conn.execute("DELETE FROM relations WHERE tenant_id = %s", (tenant_id,))
         self._conn.execute("DELETE FROM namespaces WHERE tenant_id = %s", (tenant_id,))
         self._conn.execute("DELETE FROM api_keys WHERE tenant_id = %s", (tenant_id,))
         self._conn.execute("DELETE FROM tenant_usage WHERE tenant_id = %s", (tenant_id,))
