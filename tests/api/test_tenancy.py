@@ -438,3 +438,12 @@ def test_a_limited_keys_stats_count_its_namespaces_only(http: httpx.Client) -> N
         1,
         23,
     )
+    # A key granted every namespace by name sees what a full key sees, relations too.
+    alice = http.get("/v1/memories", params={"namespace": "team/alice"}, headers=full).json()
+    relation = {"target_id": alice["data"][0]["id"], "metadata": {"k": "v"}}  # 9 bytes
+    bob = http.get("/v1/memories", params={"namespace": "team/bob"}, headers=full).json()
+    source = bob["data"][0]["id"]
+    assert http.post(f"/v1/memories/{source}/relations", json=relation, headers=full).is_success
+    everything = make_key(http, tenant["id"], namespaces=["team"])
+    assert http.get("/v1/stats", headers=everything).json()["storage_size_bytes"] == 523 + 9
+    assert http.get("/v1/stats", headers=full).json()["storage_size_bytes"] == 523 + 9

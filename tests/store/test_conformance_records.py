@@ -533,15 +533,28 @@ def test_usage_counts_relation_metadata(store: Store) -> None:
     assert bytes_of("u") == stored_size(theirs)
 
 
-def test_namespace_usage_counts_each_namespace(store: Store) -> None:
+def test_namespace_usage_counts_what_some_namespaces_hold(store: Store) -> None:
     a1, a2 = memory("one", namespace="a"), memory("Ünïcödé", namespace="a", tags=["t"])
     b = memory("b's", namespace="a/b", metadata={"k": 1})
+    edge = Edge(
+        source_id=a1.id,
+        target_id=b.id,
+        type=RelationType.RELATED_TO,
+        weight=1.0,
+        metadata={"why": "é"},
+        created_at=T0,
+    )
     with store.write() as tx:
         tx.insert_memories("t", [a1, a2, b])
-        tx.insert_memories("u", [memory("theirs", namespace="a")])
+        tx.insert_memories("u", [memory("theirs", namespace="c")])
+        tx.put_edge("t", edge)
     with store.read() as tx:
-        assert tx.namespace_usage("t") == {
-            "a": (2, stored_size(a1) + stored_size(a2)),
-            "a/b": (1, stored_size(b)),
-        }
-        assert tx.namespace_usage("nobody") == {}
+        assert sorted(tx.memory_namespaces("t")) == ["a", "a/b"]
+        assert tx.memory_namespaces("nobody") == []
+        # A relation counts with its source's namespace.
+        a = stored_size(a1) + stored_size(a2) + relation_size(edge)
+        assert tx.namespace_usage("t", ["a"]) == (2, a)
+        assert tx.namespace_usage("t", ["a/b"]) == (1, stored_size(b))
+        assert tx.namespace_usage("t", ["a", "a/b"]) == tx.tenant_usage("t")
+        assert tx.namespace_usage("t", ["c", "missing"]) == (0, 0)
+        assert tx.namespace_usage("t", []) == (0, 0)

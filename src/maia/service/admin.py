@@ -32,12 +32,12 @@ class AdminOps(RelationOps):
         """A key limited to some namespaces sees what they hold, not the tenant's totals
         (which would tell of namespaces it may not see)."""
         with self._store.read() as tx:
-            usage = tx.namespace_usage(self._tenant)
-        granted = [held for name, held in usage.items() if self._principal.may_use(name)]
+            names = [n for n in tx.memory_namespaces(self._tenant) if self._principal.may_use(n)]
+            memories, size = tx.namespace_usage(self._tenant, names)
         return Stats(
-            total_memories=sum(count for count, _ in granted),
+            total_memories=memories,
             total_namespaces=sum(1 for _ in every(self.list_namespaces)),
-            storage_size_bytes=sum(size for _, size in granted),
+            storage_size_bytes=size,
         )
 
     def check_ready(self) -> None:

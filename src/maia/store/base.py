@@ -90,8 +90,13 @@ class StoreReader(Protocol):
 
     def count_memories(self, tenant: str, namespace: str | None = None) -> int: ...
 
-    def namespace_usage(self, tenant: str) -> dict[str, tuple[int, int]]:
-        """Per namespace holding memories: (memory count, ``stored_size`` bytes)."""
+    def memory_namespaces(self, tenant: str) -> list[str]:
+        """The namespaces holding memories (with or without a namespace record)."""
+        ...
+
+    def namespace_usage(self, tenant: str, namespaces: Sequence[str]) -> tuple[int, int]:
+        """(memory count, bytes) of ``namespaces``: the memories' ``stored_size`` and the
+        metadata of the relations from them (as ``tenant_usage`` counts them)."""
         ...
 
     def memories_by_seq(

@@ -303,13 +303,23 @@ class PostgresSession(TenantSQL, VectorSQL):
         )
         return [_memory(row) for row in rows]
 
-    def namespace_usage(self, tenant: str) -> dict[str, tuple[int, int]]:
+    def memory_namespaces(self, tenant: str) -> list[str]:
         rows = self._conn.execute(
-            f"SELECT namespace, count(*), sum({MEMORY_SIZE.format(r='m')}) "
-            "FROM memories m WHERE tenant_id = %s GROUP BY namespace",
-            (tenant,),
+            "SELECT DISTINCT namespace FROM memories WHERE tenant_id = %s", (tenant,)
         )
-        return {name: (int(count), int(size)) for name, count, size in rows}
+        return [str(name) for (name,) in rows]
+
+    def namespace_usage(self, tenant: str, namespaces: Sequence[str]) -> tuple[int, int]:
+        names = [n for n in namespaces if not has_nul(n)]
+        row = self._conn.execute(
+            f"SELECT count(*), coalesce(sum({MEMORY_SIZE.format(r='m')}), 0), "
+            "(SELECT coalesce(sum(octet_length(r.metadata)), 0) "
+            " FROM relations r JOIN memories s ON s.id = r.source_id "
+            " WHERE s.tenant_id = %s AND s.namespace = ANY(%s) AND r.metadata IS NOT NULL) "
+            "FROM memories m WHERE m.tenant_id = %s AND m.namespace = ANY(%s)",
+            (tenant, names, tenant, names),
+        ).fetchone()
+        return (0, 0) if row is None else (int(row[0]), int(row[1]) + int(row[2]))
 
     def count_memories(self, tenant: str, namespace: str | None = None) -> int:
         if self._writable:

@@ -186,15 +186,31 @@ class SQLiteSession(TenantSQL):
             params = (tenant, namespace)
         return int(self._conn.execute(sql, params).fetchone()[0])
 
-    def namespace_usage(self, tenant: str) -> dict[str, tuple[int, int]]:
+    def memory_namespaces(self, tenant: str) -> list[str]:
         rows = self._conn.execute(
-            "SELECT namespace, count(*), sum(length(CAST(content AS BLOB)) "
-            "+ coalesce(length(CAST(metadata AS BLOB)), 0) "
-            "+ coalesce(length(CAST(tags AS BLOB)), 0)) "
-            "FROM memories WHERE tenant_id = ? GROUP BY namespace",
-            (tenant,),
+            "SELECT DISTINCT namespace FROM memories WHERE tenant_id = ?", (tenant,)
         )
-        return {name: (int(count), int(size)) for name, count, size in rows}
+        return [name for (name,) in rows]
+
+    def namespace_usage(self, tenant: str, namespaces: Sequence[str]) -> tuple[int, int]:
+        count = size = 0
+        for chunk in chunked(namespaces):
+            marks = ",".join("?" * len(chunk))
+            held, memories = self._conn.execute(
+                "SELECT count(*), coalesce(sum(length(CAST(content AS BLOB)) "
+                "+ coalesce(length(CAST(metadata AS BLOB)), 0) "
+                "+ coalesce(length(CAST(tags AS BLOB)), 0)), 0) "
+                f"FROM memories WHERE tenant_id = ? AND namespace IN ({marks})",
+                (tenant, *chunk),
+            ).fetchone()
+            (relations,) = self._conn.execute(
+                "SELECT coalesce(sum(length(CAST(r.metadata AS BLOB))), 0) "
+                "FROM relations r JOIN memories m ON m.id = r.source_id "
+                f"WHERE m.tenant_id = ? AND m.namespace IN ({marks}) AND r.metadata IS NOT NULL",
+                (tenant, *chunk),
+            ).fetchone()
+            count, size = count + int(held), size + int(memories) + int(relations)
+        return count, size
 
     def memories_by_seq(
         self, tenant: str, seqs: Sequence[int], flt: MemoryFilter | None = None
