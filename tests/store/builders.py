@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
 
 from maia.models import (
     ApiKey,
+    Edge,
     Memory,
     MemorySource,
     MemoryType,
     Namespace,
     NamespaceConfig,
     Plan,
+    RelationType,
     Scope,
     Tenant,
     TenantConfig,
@@ -120,3 +122,22 @@ def api_key(
 def vector(*values: float) -> bytes:
     """Raw float32 bytes, as the store keeps embeddings."""
     return np.array(values, dtype=np.float32).tobytes()
+
+
+def edge(
+    source: str,
+    target: str,
+    kind: RelationType = RelationType.RELATED_TO,
+    *,
+    weight: float = 1.0,
+    at_days: int = 0,
+    metadata: dict[str, object] | None = None,
+) -> Edge:
+    return Edge(
+        source_id=source,
+        target_id=target,
+        type=kind,
+        weight=weight,
+        metadata=metadata,
+        created_at=T0 + timedelta(at_days),
+    )

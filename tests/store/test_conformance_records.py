@@ -11,7 +11,6 @@ import pytest
 from maia.errors import AlreadyExists
 from maia.models import (
     ZERO_TIME,
-    Edge,
     NamespaceConfig,
     Page,
     Plan,
@@ -20,7 +19,7 @@ from maia.models import (
     TenantStatus,
 )
 from maia.store.base import Store, StoredVector, VectorRow, relation_size, stored_size
-from tests.store.builders import T0, api_key, memory, namespace, tenant, vector
+from tests.store.builders import T0, api_key, edge, memory, namespace, tenant, vector
 
 # -- namespaces ------------------------------------------------------------------------
 
@@ -154,34 +153,15 @@ def test_update_and_delete_namespace(store: Store) -> None:
 # -- relations -------------------------------------------------------------------------
 
 
-def _edge(
-    source: str,
-    target: str,
-    kind: RelationType = RelationType.RELATED_TO,
-    *,
-    weight: float = 1.0,
-    at_days: int = 0,
-    metadata: dict[str, object] | None = None,
-) -> Edge:
-    return Edge(
-        source_id=source,
-        target_id=target,
-        type=kind,
-        weight=weight,
-        metadata=metadata,
-        created_at=T0 + timedelta(at_days),
-    )
-
-
 def test_edges_by_direction_and_type(store: Store) -> None:
     a, b, c = memory("a"), memory("b"), memory("c")
     with store.write() as tx:
         tx.insert_memories("t", [a, b, c])
-        ab = _edge(a.id, b.id, metadata={"why": "é"})
-        ac = _edge(a.id, c.id, RelationType.SUPERSEDES, weight=0.5, at_days=1)
-        ca = _edge(c.id, a.id, RelationType.PART_OF, at_days=2)
-        for edge in (ca, ac, ab):
-            tx.put_edge("t", edge)
+        ab = edge(a.id, b.id, metadata={"why": "é"})
+        ac = edge(a.id, c.id, RelationType.SUPERSEDES, weight=0.5, at_days=1)
+        ca = edge(c.id, a.id, RelationType.PART_OF, at_days=2)
+        for relation in (ca, ac, ab):
+            tx.put_edge("t", relation)
     with store.read() as tx:
         assert tx.edges("t", [a.id]) == [ab, ac]
         assert tx.edges("t", [a.id], direction="in") == [ca]
@@ -200,9 +180,9 @@ def test_put_edge_replaces_and_delete_edges(store: Store) -> None:
     a, b = memory("a"), memory("b")
     with store.write() as tx:
         tx.insert_memories("t", [a, b])
-        tx.put_edge("t", _edge(a.id, b.id))
-        tx.put_edge("t", _edge(a.id, b.id, RelationType.CONTRADICTS))
-        replaced = _edge(a.id, b.id, weight=0.25, at_days=5, metadata={"v": 2})
+        tx.put_edge("t", edge(a.id, b.id))
+        tx.put_edge("t", edge(a.id, b.id, RelationType.CONTRADICTS))
+        replaced = edge(a.id, b.id, weight=0.25, at_days=5, metadata={"v": 2})
         tx.put_edge("t", replaced)
     with store.read() as tx:
         assert tx.edges("t", [a.id], types=[RelationType.RELATED_TO]) == [replaced]
@@ -220,8 +200,8 @@ def test_edges_go_with_their_memories(store: Store) -> None:
     a, b = memory("a"), memory("b")
     with store.write() as tx:
         tx.insert_memories("t", [a, b])
-        tx.put_edge("t", _edge(a.id, b.id))
-        tx.put_edge("t", _edge(b.id, a.id))
+        tx.put_edge("t", edge(a.id, b.id))
+        tx.put_edge("t", edge(b.id, a.id))
         tx.delete_memories("t", [b.id])
     with store.read() as tx:
         assert tx.edges("t", [a.id], direction="both") == []
@@ -384,7 +364,7 @@ def test_delete_tenant_removes_everything_of_it(store: Store) -> None:
         seqs = tx.insert_memories("gone", mine)
         (kept_seq,) = tx.insert_memories("kept", [theirs])
         tx.put_vectors([VectorRow(s, "m", vector(1)) for s in [*seqs, kept_seq]])
-        tx.put_edge("gone", _edge(mine[0].id, mine[1].id))
+        tx.put_edge("gone", edge(mine[0].id, mine[1].id))
         tx.insert_namespace("gone", namespace("x"))
         tx.insert_api_key(api_key("k1", "gone"))
         tx.insert_api_key(api_key("k2", "kept"))
@@ -487,16 +467,6 @@ def test_usage_counts_relation_metadata(store: Store) -> None:
     a, b, c = memory("a"), memory("b"), memory("c")
     theirs = memory("other tenant's")
 
-    def edge(source: str, target: str, metadata: dict[str, object] | None) -> Edge:
-        return Edge(
-            source_id=source,
-            target_id=target,
-            type=RelationType.RELATED_TO,
-            weight=0.5,
-            metadata=metadata,
-            created_at=T0,
-        )
-
     def bytes_of(tenant_id: str) -> int:
         with store.read() as tx:
             return tx.tenant_usage(tenant_id)[1]
@@ -505,21 +475,21 @@ def test_usage_counts_relation_metadata(store: Store) -> None:
         tx.insert_memories("t", [a, b, c])
         tx.insert_memories("u", [theirs])
     memories = sum(stored_size(m) for m in (a, b, c))
-    ab = edge(a.id, b.id, {"note": "Ünïcödé 東京 🙂", "n": [1, 2]})
-    bc = edge(b.id, c.id, {"why": "x" * 100})
+    ab = edge(a.id, b.id, metadata={"note": "Ünïcödé 東京 🙂", "n": [1, 2]})
+    bc = edge(b.id, c.id, metadata={"why": "x" * 100})
     with store.write() as tx:
         tx.put_edge("t", ab)
         tx.put_edge("t", bc)
-        tx.put_edge("t", edge(a.id, c.id, None))
+        tx.put_edge("t", edge(a.id, c.id))
     assert relation_size(ab) == len('{"note":"Ünïcödé 東京 🙂","n":[1,2]}'.encode())
     assert bytes_of("t") == memories + relation_size(ab) + relation_size(bc)
 
-    bigger = edge(a.id, b.id, {"note": "y" * 300})
+    bigger = edge(a.id, b.id, metadata={"note": "y" * 300})
     with store.write() as tx:
         tx.put_edge("t", bigger)  # the same relation, replaced
     assert bytes_of("t") == memories + relation_size(bigger) + relation_size(bc)
     with store.write() as tx:
-        tx.put_edge("t", edge(a.id, b.id, None))
+        tx.put_edge("t", edge(a.id, b.id))
     assert bytes_of("t") == memories + relation_size(bc)
 
     with store.write() as tx:
@@ -536,23 +506,16 @@ def test_usage_counts_relation_metadata(store: Store) -> None:
 def test_namespace_usage_counts_what_some_namespaces_hold(store: Store) -> None:
     a1, a2 = memory("one", namespace="a"), memory("Ünïcödé", namespace="a", tags=["t"])
     b = memory("b's", namespace="a/b", metadata={"k": 1})
-    edge = Edge(
-        source_id=a1.id,
-        target_id=b.id,
-        type=RelationType.RELATED_TO,
-        weight=1.0,
-        metadata={"why": "é"},
-        created_at=T0,
-    )
+    relation = edge(a1.id, b.id, metadata={"why": "é"})
     with store.write() as tx:
         tx.insert_memories("t", [a1, a2, b])
         tx.insert_memories("u", [memory("theirs", namespace="c")])
-        tx.put_edge("t", edge)
+        tx.put_edge("t", relation)
     with store.read() as tx:
         assert sorted(tx.memory_namespaces("t")) == ["a", "a/b"]
         assert tx.memory_namespaces("nobody") == []
         # A relation counts with its source's namespace.
-        a = stored_size(a1) + stored_size(a2) + relation_size(edge)
+        a = stored_size(a1) + stored_size(a2) + relation_size(relation)
         assert tx.namespace_usage("t", ["a"]) == (2, a)
         assert tx.namespace_usage("t", ["a/b"]) == (1, stored_size(b))
         assert tx.namespace_usage("t", ["a", "a/b"]) == tx.tenant_usage("t")

@@ -15,14 +15,14 @@ import psycopg
 import pytest
 
 from maia.errors import AlreadyExists, Conflict, InvalidInput, QuotaExceeded, Unavailable
-from maia.models import Edge, MemoryFilter, Page, RelationType
+from maia.models import MemoryFilter, Page
 from maia.store.base import VectorRow, relation_size, stored_size
 from maia.store.postgres import PostgresStore, redact
 from maia.store.postgres.schema import SCHEMA_VERSION
 from maia.store.postgres.session import MAX_QUERY_WORDS, PostgresSession, ts_query
 from tests import pg_server
 from tests.conftest import REQUIRE_POSTGRES
-from tests.store.builders import T0, memory, namespace, vector
+from tests.store.builders import T0, edge, memory, namespace, vector
 from tests.threads import run_together
 
 pytestmark = pytest.mark.postgres
@@ -83,18 +83,11 @@ def test_an_upgraded_database_counts_its_relations_metadata(postgres_url: str) -
     """Version 2 counts relation metadata in the storage usage: a database written
     before it is counted once upgraded, and kept counted after."""
     a, b = memory("a"), memory("b")
-    edge = Edge(
-        source_id=a.id,
-        target_id=b.id,
-        type=RelationType.RELATED_TO,
-        weight=1.0,
-        metadata={"note": "é" * 50},
-        created_at=T0,
-    )
+    relation = edge(a.id, b.id, metadata={"note": "é" * 50})
     store = PostgresStore(postgres_url)
     with store.write() as tx:
         tx.insert_memories("t", [a, b])
-        tx.put_edge("t", edge)
+        tx.put_edge("t", relation)
     store.close()
     with _raw(postgres_url) as conn:  # as version 1 left it: relations not counted
         for name in ("insert", "delete", "update"):
@@ -107,7 +100,10 @@ def test_an_upgraded_database_counts_its_relations_metadata(postgres_url: str) -
         conn.execute("DELETE FROM schema_version WHERE version = 2")
     store = PostgresStore(postgres_url)
     with store.read() as tx:
-        assert tx.tenant_usage("t") == (2, stored_size(a) + stored_size(b) + relation_size(edge))
+        assert tx.tenant_usage("t") == (
+            2,
+            stored_size(a) + stored_size(b) + relation_size(relation),
+        )
     with store.write() as tx:
         tx.delete_edges("t", a.id, b.id)
     with store.read() as tx:
@@ -584,17 +580,7 @@ def test_deleting_a_tenant_waits_for_a_writer_instead_of_deadlocking(
     a, b = memory("a"), memory("b")
     with store.write() as tx:
         tx.insert_memories("t", [a, b])
-        tx.put_edge(
-            "t",
-            Edge(
-                source_id=a.id,
-                target_id=b.id,
-                type=RelationType.RELATED_TO,
-                weight=1.0,
-                metadata={"k": "v"},
-                created_at=T0,
-            ),
-        )
+        tx.put_edge("t", edge(a.id, b.id, metadata={"k": "v"}))
     rows_locked, outcome = threading.Event(), {}
 
     def delete() -> None:

@@ -14,14 +14,13 @@ import pytest
 
 from maia import Maia
 from maia.errors import Unavailable
-from maia.models import Edge, RelationType
 from maia.store.base import relation_size, stored_size
 from maia.store.sqlite import SQLiteStore
 from maia.store.sqlite import store as store_module
 from maia.store.sqlite.schema import SCHEMA_VERSION
 from maia.store.sqlite.session import fts_query
 from maia.store.sqlite.store import DATABASE_FILE
-from tests.store.builders import T0, memory
+from tests.store.builders import edge, memory
 
 
 def test_fresh_database_is_migrated_once(tmp_path: Path) -> None:
@@ -49,18 +48,11 @@ def test_an_upgraded_database_counts_its_relations_metadata(tmp_path: Path) -> N
     before it is counted once upgraded, and kept counted after."""
     path = tmp_path / "maia.db"
     a, b = memory("a"), memory("b")
-    edge = Edge(
-        source_id=a.id,
-        target_id=b.id,
-        type=RelationType.RELATED_TO,
-        weight=1.0,
-        metadata={"note": "é" * 50},
-        created_at=T0,
-    )
+    relation = edge(a.id, b.id, metadata={"note": "é" * 50})
     store = SQLiteStore(path)
     with store.write() as tx:
         tx.insert_memories("t", [a, b])
-        tx.put_edge("t", edge)
+        tx.put_edge("t", relation)
     store.close()
     with sqlite3.connect(path) as conn:  # as version 5 left it: relations not counted
         for name in ("insert", "delete", "update"):
@@ -72,7 +64,10 @@ def test_an_upgraded_database_counts_its_relations_metadata(tmp_path: Path) -> N
         conn.execute("DELETE FROM schema_version WHERE version = 6")
     store = SQLiteStore(path)
     with store.read() as tx:
-        assert tx.tenant_usage("t") == (2, stored_size(a) + stored_size(b) + relation_size(edge))
+        assert tx.tenant_usage("t") == (
+            2,
+            stored_size(a) + stored_size(b) + relation_size(relation),
+        )
     with store.write() as tx:
         tx.delete_edges("t", a.id, b.id)
     with store.read() as tx:
