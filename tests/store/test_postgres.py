@@ -16,13 +16,14 @@ import pytest
 
 from maia.errors import AlreadyExists, Conflict, InvalidInput, QuotaExceeded, Unavailable
 from maia.models import MemoryFilter, Page
-from maia.store.base import VectorRow, relation_size, stored_size
+from maia.store.base import VectorRow
 from maia.store.postgres import PostgresStore, redact
 from maia.store.postgres.schema import SCHEMA_VERSION
 from maia.store.postgres.session import MAX_QUERY_WORDS, PostgresSession, ts_query
 from tests import pg_server
 from tests.conftest import REQUIRE_POSTGRES
 from tests.store.builders import T0, edge, memory, namespace, vector
+from tests.store.upgrades import check_relation_metadata_counted_once_upgraded
 from tests.threads import run_together
 
 pytestmark = pytest.mark.postgres
@@ -80,35 +81,19 @@ def test_nodes_starting_together_migrate_once(server: pg_server.PostgresServer) 
 
 
 def test_an_upgraded_database_counts_its_relations_metadata(postgres_url: str) -> None:
-    """Version 2 counts relation metadata in the storage usage: a database written
-    before it is counted once upgraded, and kept counted after."""
-    a, b = memory("a"), memory("b")
-    relation = edge(a.id, b.id, metadata={"note": "é" * 50})
-    store = PostgresStore(postgres_url)
-    with store.write() as tx:
-        tx.insert_memories("t", [a, b])
-        tx.put_edge("t", relation)
-    store.close()
-    with _raw(postgres_url) as conn:  # as version 1 left it: relations not counted
-        for name in ("insert", "delete", "update"):
-            conn.execute(f"DROP TRIGGER tenant_usage_relation_{name} ON relations")
-            conn.execute(f"DROP FUNCTION maia_relation_usage_{name}()")
-        conn.execute(
-            "UPDATE tenant_usage SET storage_bytes = %s WHERE tenant_id = 't'",
-            (stored_size(a) + stored_size(b),),
-        )
-        conn.execute("DELETE FROM schema_version WHERE version = 2")
-    store = PostgresStore(postgres_url)
-    with store.read() as tx:
-        assert tx.tenant_usage("t") == (
-            2,
-            stored_size(a) + stored_size(b) + relation_size(relation),
-        )
-    with store.write() as tx:
-        tx.delete_edges("t", a.id, b.id)
-    with store.read() as tx:
-        assert tx.tenant_usage("t") == (2, stored_size(a) + stored_size(b))
-    store.close()
+    """Version 2 counts relation metadata in the storage usage."""
+
+    def downgrade(counted: int) -> None:  # as version 1 left it
+        with _raw(postgres_url) as conn:
+            for name in ("insert", "delete", "update"):
+                conn.execute(f"DROP TRIGGER tenant_usage_relation_{name} ON relations")
+                conn.execute(f"DROP FUNCTION maia_relation_usage_{name}()")
+            conn.execute(
+                "UPDATE tenant_usage SET storage_bytes = %s WHERE tenant_id = 't'", (counted,)
+            )
+            conn.execute("DELETE FROM schema_version WHERE version = 2")
+
+    check_relation_metadata_counted_once_upgraded(lambda: PostgresStore(postgres_url), downgrade)
 
 
 def test_newer_schema_is_refused(postgres_url: str) -> None:

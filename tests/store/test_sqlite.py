@@ -14,13 +14,12 @@ import pytest
 
 from maia import Maia
 from maia.errors import Unavailable
-from maia.store.base import relation_size, stored_size
 from maia.store.sqlite import SQLiteStore
 from maia.store.sqlite import store as store_module
 from maia.store.sqlite.schema import SCHEMA_VERSION
 from maia.store.sqlite.session import fts_query
 from maia.store.sqlite.store import DATABASE_FILE
-from tests.store.builders import edge, memory
+from tests.store.upgrades import check_relation_metadata_counted_once_upgraded
 
 
 def test_fresh_database_is_migrated_once(tmp_path: Path) -> None:
@@ -44,35 +43,19 @@ def test_newer_schema_is_refused(tmp_path: Path) -> None:
 
 
 def test_an_upgraded_database_counts_its_relations_metadata(tmp_path: Path) -> None:
-    """Version 6 counts relation metadata in the storage usage: a database written
-    before it is counted once upgraded, and kept counted after."""
+    """Version 6 counts relation metadata in the storage usage."""
     path = tmp_path / "maia.db"
-    a, b = memory("a"), memory("b")
-    relation = edge(a.id, b.id, metadata={"note": "é" * 50})
-    store = SQLiteStore(path)
-    with store.write() as tx:
-        tx.insert_memories("t", [a, b])
-        tx.put_edge("t", relation)
-    store.close()
-    with sqlite3.connect(path) as conn:  # as version 5 left it: relations not counted
-        for name in ("insert", "delete", "update"):
-            conn.execute(f"DROP TRIGGER tenant_usage_relation_{name}")
-        conn.execute(
-            "UPDATE tenant_usage SET storage_bytes = ? WHERE tenant_id = 't'",
-            (stored_size(a) + stored_size(b),),
-        )
-        conn.execute("DELETE FROM schema_version WHERE version = 6")
-    store = SQLiteStore(path)
-    with store.read() as tx:
-        assert tx.tenant_usage("t") == (
-            2,
-            stored_size(a) + stored_size(b) + relation_size(relation),
-        )
-    with store.write() as tx:
-        tx.delete_edges("t", a.id, b.id)
-    with store.read() as tx:
-        assert tx.tenant_usage("t") == (2, stored_size(a) + stored_size(b))
-    store.close()
+
+    def downgrade(counted: int) -> None:  # as version 5 left it
+        with sqlite3.connect(path) as conn:
+            for name in ("insert", "delete", "update"):
+                conn.execute(f"DROP TRIGGER tenant_usage_relation_{name}")
+            conn.execute(
+                "UPDATE tenant_usage SET storage_bytes = ? WHERE tenant_id = 't'", (counted,)
+            )
+            conn.execute("DELETE FROM schema_version WHERE version = 6")
+
+    check_relation_metadata_counted_once_upgraded(lambda: SQLiteStore(path), downgrade)
 
 
 def test_fts_query_quotes_every_word() -> None:
