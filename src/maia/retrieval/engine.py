@@ -226,16 +226,16 @@ class RetrievalEngine:
         return vector
 
     def _embed_and_search(
-        self, text: str, scope: Scope, k: int, allowed: npt.NDArray[np.int64] | None
+        self, text: str, scope: Scope | None, k: int
     ) -> tuple[Vector, list[tuple[int, float]] | None]:
-        """The query's vector and, from the in-memory index, its nearest vectors. A
-        database's index is searched by the caller instead: from this thread it would
-        need a second connection (and another snapshot) while the caller holds one,
-        which a small pool cannot give."""
+        """The query's vector and, from the in-memory index, its ``k`` nearest vectors in
+        ``scope`` (None: the caller searches). A database's index is searched by the
+        caller: from this thread it would need a second connection (and another
+        snapshot) while the caller holds one, which a small pool cannot give."""
         vector = self._embed_query(text)
-        if not isinstance(self.index, VectorIndex):
+        if scope is None or not isinstance(self.index, VectorIndex):
             return vector, None
-        return vector, self.index.search(vector, scope, k, allowed=allowed)
+        return vector, self.index.search(vector, scope, k)
 
     def _remember_speakers(self, scope: tuple[str, str | None], found: set[str]) -> None:
         known = self._speakers.get(scope, frozenset())
@@ -271,14 +271,14 @@ class RetrievalEngine:
             )
             if plan.time_filter:
                 flt = in_period
-        allowed = None
-        if _narrows_beyond_namespace(flt):
-            allowed = np.array(sorted(reader.seqs_matching(plan.tenant, flt)), dtype=np.int64)
         scope = Scope(
             plan.tenant,
             None if flt.namespace is None else (flt.namespace,),
             flt.include_descendants,
         )
+        # A filter beyond the namespace restricts the vector search to its matches, a
+        # query of the store: that search then waits for them, here.
+        narrowed = _narrows_beyond_namespace(flt)
         # The query is embedded, and its nearest vectors found (in memory), while the
         # full-text search runs. What is embedded depends on which of the query's names
         # are speakers (found in the text matches), so the embedding starts from the
@@ -291,12 +291,14 @@ class RetrievalEngine:
                 contextvars.copy_context().run,
                 self._embed_and_search,
                 text,
-                scope,
+                None if narrowed else scope,
                 plan.pool,
-                allowed,
             )
 
         early = nearest(guess)
+        allowed = None
+        if narrowed:
+            allowed = np.array(sorted(reader.seqs_matching(plan.tenant, flt)), dtype=np.int64)
         text_query = " ".join(plan.analysis.keywords) or plan.query
         # Ranking reads light rows; whole memories are built for the returned page only.
         bm25 = self._text_matches(reader, plan, text_query, flt, scope, allowed)
