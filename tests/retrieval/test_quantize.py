@@ -6,10 +6,12 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import subprocess
 import time
 from collections.abc import Callable
 from importlib.metadata import version
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -173,3 +175,22 @@ def test_a_text_embeds_the_same_alone_and_in_a_batch(
     batch = fast.embed(TEXTS)
     alone = np.vstack([fast.embed([t]) for t in TEXTS])
     assert np.array_equal(batch, alone)
+
+
+def test_the_quantizers_temporary_files_go_in_the_scratch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A killed derivation leaves onnxruntime's own temporary files too: in the scratch
+    directory, which the sweep removes, not in the system's."""
+    seen: dict[str, str] = {}
+
+    def run(command: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
+        seen.update(kwargs["env"])
+        Path(command[-1]).write_bytes(b"graph")
+        return subprocess.CompletedProcess(command, 0, "", "")
+
+    monkeypatch.setattr(quantize.subprocess, "run", run)
+    model, _ = minilm.model_files()
+    assert quantize.int8_graph(model, minilm.MODEL_SHA256, tmp_path) is not None
+    assert Path(seen["TMPDIR"]).parent == tmp_path
+    assert Path(seen["TMPDIR"]).name.startswith(quantize.SCRATCH)

@@ -11,7 +11,8 @@ are the same space: no re-embedding is needed when switching.
 The derived graph is written to a cache directory with its SHA-256 beside it, and
 checked against it at every load; it is derived again when missing or different. The
 derivation runs in a child process: the quantizer configures the root logger and
-leaves scratch files behind when killed, and neither should touch the server.
+leaves scratch files behind when killed (in the scratch directory, swept later), and
+neither should touch the server.
 
 Run as a script (``python quantize.py MODEL OUT``), it derives ``OUT`` from ``MODEL``.
 """
@@ -132,6 +133,9 @@ def _derive_apart(model: Path, out: Path) -> None:
             text=True,
             timeout=DERIVE_TIMEOUT_SECONDS,
             check=False,
+            # The quantizer's own temporary files go in the scratch directory too, so a
+            # killed derivation leaves them where the sweep finds them.
+            env={**os.environ, "TMPDIR": str(out.parent)},
         )
     except subprocess.TimeoutExpired as exc:
         raise DerivationFailed(f"no graph after {DERIVE_TIMEOUT_SECONDS} s") from exc
