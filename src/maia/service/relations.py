@@ -42,8 +42,8 @@ class RelationOps(SearchOps):
                 self._authorize(found[memory_id])
             replaced = [
                 e
-                for e in tx.edges(self._tenant, [source_id], direction="out")
-                if e.target_id == edge.target_id and e.type is edge.type
+                for e in tx.edges(self._tenant, [source_id], types=[edge.type])
+                if e.target_id == edge.target_id
             ]
             self._enforce_storage_growth(
                 tx, relation_size(edge) - sum(relation_size(e) for e in replaced)
