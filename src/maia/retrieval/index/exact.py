@@ -25,6 +25,7 @@ Scores = npt.NDArray[np.float32]
 # 0.01 on long vectors. The others convert to f32 first: the error of a dot product of
 # unit vectors is then the inputs' rounding, at most 2**-10 (Cauchy-Schwarz), whatever
 # the length. (A process-wide choice; MAIA makes no other use of simsimd.)
+HALF_SUM_KERNELS = bool(simsimd.get_capabilities().get("sapphire"))  # this CPU has them
 with contextlib.suppress(Exception):
     simsimd.disable_capability("sapphire")
 
