@@ -38,13 +38,14 @@ RESCORE_SHARE = 0.25
 UNIT_SQUARED = 1.02
 
 
-@dataclass
+@dataclass(eq=False)  # compared and hashed as itself: a set of blocks is cheap
 class Block:
     """A growable matrix of unit vectors and their keys; removal swaps in the last row.
     ``half`` holds the same rows in f16, for scans; ``peak`` is the largest squared
-    length a row ever had."""
+    length a row ever had. ``home`` is the (tenant, namespace) it holds, if any."""
 
     dim: int
+    home: tuple[str, str] = ("", "")
     keys: Keys = field(init=False)
     matrix: Vectors = field(init=False)
     half: npt.NDArray[np.float16] = field(init=False)

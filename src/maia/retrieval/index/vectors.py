@@ -116,7 +116,7 @@ class VectorIndex:
         self.exact_limit = exact_limit
         self._hnsw_params = hnsw or HnswParams()
         self._blocks: dict[tuple[str, str], Block] = {}
-        self._where: dict[int, tuple[str, str]] = {}
+        self._where: dict[int, Block] = {}  # the block holding each key
         self._lock = threading.Lock()
         self._index_cls = Index
         self._hnsw = self._new_hnsw()
@@ -155,9 +155,9 @@ class VectorIndex:
         for (key, tenant, namespace), vector in zip(items, vectors, strict=True):
             block = self._blocks.get((tenant, namespace))
             if block is None:
-                block = self._blocks[(tenant, namespace)] = Block(self.dim)
+                block = self._blocks[(tenant, namespace)] = Block(self.dim, (tenant, namespace))
             block.add(key, vector)
-            self._where[key] = (tenant, namespace)
+            self._where[key] = block
 
     def remove(self, keys: Iterable[int]) -> None:
         with self._lock:
@@ -165,7 +165,7 @@ class VectorIndex:
 
     def _remove_locked(self, keys: list[int]) -> None:
         for key in keys:
-            self._blocks[self._where.pop(key)].remove(key)
+            self._where.pop(key).remove(key)
         if keys:
             self._hnsw.remove(np.array(keys, dtype=np.int64))  # type: ignore[attr-defined]
 
@@ -184,7 +184,7 @@ class VectorIndex:
         with self._lock:
             unique = list(dict.fromkeys(keys))
             wheres = list(map(self._where.get, unique))
-            picked: dict[tuple[str, str], list[int]] = {}
+            picked: dict[Block, list[int]] = {}
             homes = {where for where in set(wheres) if where is not None}
             if len(homes) == 1:  # the usual case, one namespace: no loop in Python
                 picked[homes.pop()] = (
@@ -195,10 +195,10 @@ class VectorIndex:
                     if where is not None:
                         picked.setdefault(where, []).append(key)
             # One copy per block (rows move when a key is removed).
-            for where, picked_keys in picked.items():
-                block = self._blocks[where]
+            for block, picked_keys in picked.items():
                 found.extend(picked_keys)
-                parts.append(block.matrix[list(map(block.rows.__getitem__, picked_keys))])
+                rows = np.fromiter(map(block.rows.__getitem__, picked_keys), np.intp)
+                parts.append(block.matrix.take(rows, axis=0))
         if not parts:
             return [], np.empty((0, self.dim), dtype=np.float32)
         return found, parts[0] if len(parts) == 1 else np.concatenate(parts)
@@ -239,23 +239,21 @@ class VectorIndex:
         fetch = min(total, max(4 * k, int(2 * k / fraction)), 10_000)
         matches = self._hnsw.search(query, fetch, threads=1)  # type: ignore[attr-defined]
         allowed_set = None if allowed is None else set(allowed.tolist())
-        rows: dict[tuple[str, str], list[int]] = {}
+        rows: dict[Block, list[int]] = {}
         found = 0
         for key in matches.keys.tolist():
-            where = self._where.get(key)
-            if where is None or where[0] != scope.tenant or not scope.covers(where[1]):
+            block = self._where.get(key)
+            if block is None or block.home[0] != scope.tenant or not scope.covers(block.home[1]):
                 continue
             if allowed_set is not None and key not in allowed_set:
                 continue
-            row = self._blocks[where].rows.get(key)
+            row = block.rows.get(key)
             if row is not None:
-                rows.setdefault(where, []).append(row)
+                rows.setdefault(block, []).append(row)
                 found += 1
         if found < min(k, in_scope):
             return scan(blocks, query, k, allowed)
-        return top_k(
-            [self._blocks[where].rescore(picked, query) for where, picked in rows.items()], k
-        )
+        return top_k([block.rescore(picked, query) for block, picked in rows.items()], k)
 
     # -- persistence ---------------------------------------------------------------------
 
