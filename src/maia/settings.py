@@ -207,7 +207,7 @@ class Settings(BaseSettings):
         validation_alias=_env("MAIA_EMBEDDING_API_KEY", "MAIA_OPENAI_API_KEY"),
     )
     fusion_mode: Literal["weighted", "rrf"] = "weighted"
-    search_candidates: int = Field(100, ge=10, le=5000)
+    search_candidates: int = Field(60, ge=10, le=5000)
     min_similarity: float = Field(0.15, ge=-1.0, le=1.0)
     search_feedback: float = Field(0.5, ge=0.0, le=10.0)
     vector_exact_limit: int = Field(20_000, ge=0)

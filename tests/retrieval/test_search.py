@@ -406,7 +406,7 @@ def test_a_period_is_the_callers_at_the_offset_of_now(maia: Maia) -> None:
 
 def test_a_period_is_found_in_a_larger_store(maia: Maia) -> None:
     """Yesterday's two entries among 300 older ones: more than the vector candidates a
-    search considers by similarity alone (search_candidates, 100)."""
+    search considers by similarity alone (search_candidates, 60)."""
     activities = [
         "went to the cinema",
         "cooked pasta for dinner",

@@ -101,7 +101,7 @@ class SearchPlan:
     mode: FusionMode = FusionMode.WEIGHTED
     now: datetime | None = None
     time_filter: bool = False
-    pool: int = 100
+    pool: int = 60
     # A memory no query word matches must be at least this similar to be a result.
     min_similarity: float = 0.15
     half_life_days: float = 30.0
