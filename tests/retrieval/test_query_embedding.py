@@ -1,5 +1,7 @@
-"""The query is embedded beside the full-text search, from a guess of which of its names
-are speakers; a wrong guess is embedded again, so results never depend on the guess."""
+"""The query is embedded beside the full-text search, without the names of speakers it
+mentions. On the embedded store the speaker index knows them before the search; without
+one (PostgreSQL) the embedding starts from a guess, and a wrong guess is embedded again,
+so results never depend on the guess."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ from collections.abc import Callable, Iterator, Sequence
 import pytest
 
 from maia import Maia, Settings
-from maia.models import MemoryCreate, SearchRequest
+from maia.models import MemoryCreate, MemoryFilter, SearchRequest
 from maia.retrieval.embed.base import Vectors
 
 TURNS = [
@@ -52,7 +54,43 @@ def _ids(maia: Maia, query: str, namespace: str = "chat") -> list[str]:
     return [r.memory.id for r in results]
 
 
-def test_a_wrong_guess_is_embedded_again_with_the_same_results(maia: Maia) -> None:
+def test_speakers_are_known_before_the_first_search(maia: Maia) -> None:
+    recording = Recording(maia)
+    maia._engine.embedder = recording  # type: ignore[assignment]
+    first = _ids(maia, "What does Alice say about Pixel?")
+    assert recording.texts == ["What does say about Pixel?"]
+    assert [t.startswith("maia-query-embed") for t in recording.threads] == [True]
+    recording.texts.clear()
+    assert _ids(maia, "What does Alice say about Pixel?") == first
+    assert recording.texts == ["What does say about Pixel?"]
+
+
+def test_only_the_searched_namespaces_speakers_count(maia: Maia) -> None:
+    maia.remember("Dinner with Alice and Pixel at the beach.", namespace="diary")
+    recording = Recording(maia)
+    maia._engine.embedder = recording  # type: ignore[assignment]
+    _ids(maia, "What does Alice say about Pixel?", namespace="diary")
+    assert recording.texts == ["What does Alice say about Pixel?"]
+
+
+def test_the_speakers_follow_the_writes(maia: Maia) -> None:
+    recording = Recording(maia)
+    maia._engine.embedder = recording  # type: ignore[assignment]
+    lines = maia.list_memories(MemoryFilter(namespace="chat"))
+    maia.delete_memories([m.id for m in lines if m.content.startswith("Alice")])
+    _ids(maia, "What does Alice say about Pixel?")
+    assert recording.texts == ["What does Alice say about Pixel?"]
+
+
+@pytest.fixture
+def guessing(maia: Maia) -> Maia:
+    """The instance as on a store without a speaker index."""
+    maia._engine.speakers = None
+    return maia
+
+
+def test_a_wrong_guess_is_embedded_again_with_the_same_results(guessing: Maia) -> None:
+    maia = guessing
     recording = Recording(maia)
     maia._engine.embedder = recording  # type: ignore[assignment]
     first = _ids(maia, "What does Alice say about Pixel?")
@@ -73,7 +111,8 @@ def test_a_wrong_guess_is_embedded_again_with_the_same_results(maia: Maia) -> No
     assert second == first
 
 
-def test_speakers_are_remembered_per_namespace(maia: Maia) -> None:
+def test_speakers_are_remembered_per_namespace(guessing: Maia) -> None:
+    maia = guessing
     _ids(maia, "What does Alice say about Pixel?")
     maia.create_memories([MemoryCreate(namespace="other", content=t) for t in TURNS])
     known = maia._engine._speakers

@@ -29,6 +29,7 @@ from maia.retrieval.fusion import FusionMode, Scored, SignalTable, fuse
 from maia.retrieval.graph import proximity
 from maia.retrieval.index.fulltext import TextIndex
 from maia.retrieval.index.order import OrderIndex
+from maia.retrieval.index.speakers import SpeakerIndex
 from maia.retrieval.index.vectors import Scope, Vector, VectorIndex, VectorSearch
 from maia.retrieval.spans import span
 from maia.retrieval.text import STOP_WORDS, keywords, question_share, split_attribution, words
@@ -117,6 +118,7 @@ class RetrievalEngine:
         tokens: TokenCounter,
         texts: TextIndex | None = None,
         order: OrderIndex | None = None,
+        speakers: SpeakerIndex | None = None,
     ) -> None:
         self.embedder = embedder
         self.index = index
@@ -124,20 +126,26 @@ class RetrievalEngine:
         self.texts = texts
         # What was written before and after what, from memory; without it, the store.
         self.order = order
+        # Who speaks in each namespace, from memory; without it (PostgreSQL), the
+        # speakers met in each search's text matches.
+        self.speakers = speakers
         self.index_path = index_path
         self.tokens = tokens
         self._query_embedder = ThreadPoolExecutor(QUERY_EMBED_WORKERS, "maia-query-embed")
-        # Speakers met in each (tenant, namespace)'s text matches: the embedding guess.
+        # Without a speaker index, the speakers met in each (tenant, namespace)'s text
+        # matches: the embedding's guess.
         self._speakers: dict[tuple[str, str | None], frozenset[str]] = {}
 
     # -- lifecycle -----------------------------------------------------------------------
 
     def load(self, reader: StoreReader) -> None:
         """Fills the indexes from the store; reuses the saved HNSW graph if fresh."""
-        if self.texts is not None or self.order is not None:
+        if self.texts is not None or self.order is not None or self.speakers is not None:
             documents = reader.iter_texts()
             if self.order is not None:
                 documents = self.order.loading(documents)
+            if self.speakers is not None:
+                documents = self.speakers.loading(documents)
             if self.texts is not None:
                 self.texts.load(documents)
             else:
@@ -204,6 +212,8 @@ class RetrievalEngine:
             self.texts.add(documents)
         if self.order is not None:
             self.order.add(documents)
+        if self.speakers is not None:
+            self.speakers.add(documents)
 
     def forget(self, seqs: Sequence[int]) -> None:
         self.index.remove(seqs)
@@ -211,6 +221,8 @@ class RetrievalEngine:
             self.texts.remove(seqs)
         if self.order is not None:
             self.order.remove(seqs)
+        if self.speakers is not None:
+            self.speakers.remove(seqs)
 
     def close(self) -> None:
         self._query_embedder.shutdown(wait=False, cancel_futures=True)
@@ -237,7 +249,7 @@ class RetrievalEngine:
             return vector, None
         return vector, self.index.search(vector, scope, k)
 
-    def _remember_speakers(self, scope: tuple[str, str | None], found: set[str]) -> None:
+    def _remember_speakers(self, scope: tuple[str, str | None], found: frozenset[str]) -> None:
         known = self._speakers.get(scope, frozenset())
         if found <= known:
             return
@@ -281,10 +293,15 @@ class RetrievalEngine:
         narrowed = _narrows_beyond_namespace(flt)
         # The query is embedded, and its nearest vectors found (in memory), while the
         # full-text search runs. What is embedded depends on which of the query's names
-        # are speakers (found in the text matches), so the embedding starts from the
-        # speakers this scope's earlier searches found.
+        # are speakers: of the namespaces searched, from the speaker index; without one,
+        # those met in the text matches, so the embedding starts from the speakers this
+        # scope's earlier searches met, and starts again if this one meets others.
         scope_key = (plan.tenant, flt.namespace)
-        guess = query_embedding_text(plan.analysis, self._speakers.get(scope_key, frozenset()))
+        known = None if self.speakers is None else self.speakers.speakers(scope)
+        guess = query_embedding_text(
+            plan.analysis,
+            known if known is not None else self._speakers.get(scope_key, frozenset()),
+        )
 
         def nearest(text: str) -> Future[tuple[Vector, list[tuple[int, float]] | None]]:
             return self._query_embedder.submit(
@@ -304,17 +321,19 @@ class RetrievalEngine:
         bm25 = self._text_matches(reader, plan, text_query, flt, scope, allowed)
         rows = reader.rank_rows(plan.tenant, list(bm25), flt)  # e.g. superseded ones
         bm25 = {seq: score for seq, score in bm25.items() if seq in rows}
-        speakers = {
-            speaker.lower()
-            for seq in bm25
-            if seq in rows and (speaker := attribution(rows[seq].content).speaker)
-        }
-        self._remember_speakers(scope_key, speakers)
+        speakers = known
+        if speakers is None:
+            speakers = frozenset(
+                speaker.lower()
+                for seq in bm25
+                if (speaker := attribution(rows[seq].content).speaker)
+            )
+            self._remember_speakers(scope_key, speakers)
         # A speaker the query names is matched as a field (the ``entity`` signal), not
         # as a word: as a word, the name lends every line that person said a share of
         # BM25 whatever its topic. The text signal then weighs the topic alone; what the
         # name matched stays among the candidates.
-        named = {word for speaker in speakers for word in words(speaker)}
+        named = _words_of(speakers)
         topical = [k for k in plan.analysis.keywords if k not in named]
         if topical and len(topical) < len(plan.analysis.keywords):
             bm25 = self._text_matches(reader, plan, " ".join(topical), flt, scope, allowed)
@@ -465,6 +484,12 @@ class RetrievalEngine:
             # Neighbours join only if relevant on their own (a word or enough similarity).
             pool.add(reader.rank_rows(plan.tenant, new, flt), keep=pool.relevant)
             pool.table.context = [near.get(k, 0.0) for k in pool.table.keys]
+
+
+@lru_cache(maxsize=SPEAKER_SCOPES)
+def _words_of(speakers: frozenset[str]) -> frozenset[str]:
+    """The words of some speakers' names (the same sets come back search after search)."""
+    return frozenset(word for speaker in speakers for word in words(speaker))
 
 
 # The share of a memory's sentences that are questions, once across searches.

@@ -18,6 +18,7 @@ from maia.retrieval.engine import INDEX_FILE, RetrievalEngine
 from maia.retrieval.index.database import DatabaseVectorIndex, VectorDatabase
 from maia.retrieval.index.fulltext import TextIndex
 from maia.retrieval.index.order import OrderIndex
+from maia.retrieval.index.speakers import SpeakerIndex
 from maia.retrieval.index.vectors import HnswParams, VectorIndex
 from maia.retrieval.tokens import token_counter
 from maia.security.audit import AuditLog
@@ -56,7 +57,9 @@ def build_engine(
             dtype=settings.hnsw_dtype,
         ),
     )
-    return RetrievalEngine(embedder, index, index_path, tokens, TextIndex(), OrderIndex())
+    return RetrievalEngine(
+        embedder, index, index_path, tokens, TextIndex(), OrderIndex(), SpeakerIndex()
+    )
 
 
 def open_audit_log(settings: Settings) -> AuditLog | None:
