@@ -1,14 +1,12 @@
-"""The exact scan: approximate (f16) scores choose what is re-scored in f32, and the
-result is still the exact top k with exact scores, ties ordered by key."""
+"""The exact scan: approximate (int8) scores and their error bounds choose what is
+re-scored in f32, and the result is still the exact top k with exact scores, ties
+ordered by key."""
 
 from __future__ import annotations
-
-import contextlib
 
 import numpy as np
 import numpy.typing as npt
 import pytest
-import simsimd
 
 from maia.retrieval.index import exact
 from maia.retrieval.index.exact import Block, scan
@@ -49,8 +47,8 @@ def test_scan_is_the_exact_top_k(k: int) -> None:
         assert [s for _, s in found] == pytest.approx([s for _, s in expected], abs=1e-6)
 
 
-def test_near_ties_finer_than_half_precision_are_ranked_exactly() -> None:
-    # Scores apart by ~1e-5: the f16 copy cannot tell them apart, the f32 rows can.
+def test_near_ties_finer_than_the_codes_are_ranked_exactly() -> None:
+    # Scores apart by ~1e-5: the int8 copy cannot tell them apart, the f32 rows can.
     rng = np.random.default_rng(4)
     base = unit(rng.standard_normal((1, 384)).astype(np.float32))[0]
     vectors = unit(base + 1e-3 * rng.standard_normal((3000, 384)).astype(np.float32))
@@ -100,7 +98,7 @@ def test_allowed_keys_and_several_blocks() -> None:
         assert [key for key, _ in found] == [key for key, _ in expected]
 
 
-def test_removals_and_replacements_keep_the_half_copy_in_step() -> None:
+def test_removals_and_replacements_keep_the_codes_in_step() -> None:
     rng = np.random.default_rng(7)
     vectors = unit(rng.standard_normal((2000, 32)).astype(np.float32))
     block = block_of(vectors)
@@ -118,8 +116,8 @@ def test_removals_and_replacements_keep_the_half_copy_in_step() -> None:
         assert [key for key, _ in found] == [key for key, _ in reference(matrix, query, 40, keys)]
 
 
-def test_vectors_far_from_unit_length_are_scanned_in_f32() -> None:
-    # An imported vector is stored as given: 1e5 overflows f16, 1e-4 underflows it.
+def test_vectors_far_from_unit_length_are_ranked_exactly() -> None:
+    # An imported vector is stored as given, of any length: each row has its own scale.
     rng = np.random.default_rng(8)
     vectors = unit(rng.standard_normal((1000, 64)).astype(np.float32))
     vectors[10] *= 1e5
@@ -132,11 +130,29 @@ def test_vectors_far_from_unit_length_are_scanned_in_f32() -> None:
             assert [key for key, _ in found] == [key for key, _ in expected]
 
 
-@pytest.mark.parametrize("half_sums", [False, True], ids=["f32 sums", "f16 sums if any"])
-def test_long_vectors_of_positive_components_are_ranked_exactly(half_sums: bool) -> None:
-    # Where a kernel adding f16 products up in f16 errs most: long vectors of positive,
-    # smoothly varying components, all close to the query. Such a kernel (AVX-512 FP16)
-    # is turned off at import; turned back on, the precision check keeps scans in f32.
+@pytest.mark.parametrize("scale", [1e-6, 1.0, 1e6])
+def test_every_rows_error_is_within_its_bound(scale: float) -> None:
+    rng = np.random.default_rng(9)
+    vectors = scale * unit(rng.standard_normal((3000, 384)).astype(np.float32))
+    vectors[:1000] = np.abs(vectors[:1000])  # positive components: errors add up
+    vectors[1000:1100] *= rng.uniform(0.0, 3.0, (100, 1)).astype(np.float32)
+    vectors[1100, :] = 0.0
+    block = block_of(vectors)
+    for query in [*unit(rng.standard_normal((5, 384)).astype(np.float32)), vectors[5] / scale]:
+        estimate = block.approximate(query)
+        assert estimate is not None
+        approx, bound = estimate
+        error = np.abs(approx - vectors.astype(np.float64) @ query.astype(np.float64))
+        assert np.all(error <= bound)
+        lengths = np.linalg.norm(vectors.astype(np.float64), axis=1)
+        assert np.all(bound <= 0.05 * lengths)  # and close enough to choose few rows
+    assert block.approximate(np.zeros(384, np.float32)) is None  # no codes: rescore all
+    assert scan([block], np.zeros(384, np.float32), 3)[0][1] == 0.0
+
+
+def test_long_vectors_of_positive_components_are_ranked_exactly() -> None:
+    # Where a low-precision sum errs most: long vectors of positive, smoothly varying
+    # components, all close to the query.
     dim = 3072
     index = np.arange(dim)
     periods = (2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 1536, 3072)
@@ -153,16 +169,6 @@ def test_long_vectors_of_positive_components_are_ranked_exactly(half_sums: bool)
     ]
     vectors = unit(np.array(rows, dtype=np.float32))
     query = unit(np.ones((1, dim), dtype=np.float32))[0]
-    if half_sums:
-        if not exact.HALF_SUM_KERNELS:  # enabled anyway, they would be illegal instructions
-            pytest.skip("this CPU has no AVX-512 FP16 kernels")
-        simsimd.enable_capability("sapphire")
-    exact._half_is_close.cache_clear()
-    try:
-        for k in (1, 5, 50):
-            found = scan([block_of(vectors)], query, k)
-            assert [key for key, _ in found] == [key for key, _ in reference(vectors, query, k)]
-    finally:
-        with contextlib.suppress(Exception):
-            simsimd.disable_capability("sapphire")
-        exact._half_is_close.cache_clear()
+    for k in (1, 5, 50):
+        found = scan([block_of(vectors)], query, k)
+        assert [key for key, _ in found] == [key for key, _ in reference(vectors, query, k)]

@@ -1,16 +1,28 @@
 """Exact vector search over in-memory blocks, one block per (tenant, namespace).
 
-A scan reads a half-precision copy of each block (half the memory traffic of the f32
-rows, and SIMD dot products from ``simsimd``), then re-scores, in f32, every row whose
-approximate score is within ``MARGIN`` of the k-th best: the result is the exact top k,
-with exact scores."""
+A scan reads an int8 copy of each block (a quarter of the memory traffic of the f32
+rows, and integer SIMD dot products from ``simsimd``), bounds each row's error, then
+re-scores, in f32, every row that could be among the k best: the result is the exact
+top k, with exact scores.
+
+Each row (and the query) is stored as ``scale * codes``, ``codes`` in [-127, 127] and
+``scale`` its largest magnitude over 127, so each component errs by at most half a
+scale. For a query ``q`` and a row ``x``, the approximation ``q_scale * x_scale *
+(q_codes . x_codes)`` then differs from ``q . x`` by at most
+
+    x_scale / 2 * |q|_1  +  q_scale / 2 * |x|_1  +  dim * q_scale * x_scale / 4
+
+(plus the rounding of the codes' division and of the f32 exact scores): a bound that
+holds for any vectors, of any length, on any CPU. A row is re-scored when its
+approximation plus its bound reaches the k-th best lower bound (approximation minus
+bound).
+"""
 
 from __future__ import annotations
 
-import contextlib
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import cache
 
 import numpy as np
 import numpy.typing as npt
@@ -21,42 +33,57 @@ from maia.retrieval.embed.base import Vectors
 Keys = npt.NDArray[np.int64]
 Scores = npt.NDArray[np.float32]
 
-# simsimd's AVX-512 FP16 kernels ("sapphire") add the products up in f16: errors near
-# 0.01 on long vectors. The others convert to f32 first: the error of a dot product of
-# unit vectors is then the inputs' rounding, at most 2**-10 (Cauchy-Schwarz), whatever
-# the length. (A process-wide choice; MAIA makes no other use of simsimd.)
-HALF_SUM_KERNELS = bool(simsimd.get_capabilities().get("sapphire"))  # this CPU has them
-with contextlib.suppress(Exception):
-    simsimd.disable_capability("sapphire")
-
-# Far above that error: every row that could be in the exact top k is re-scored.
-MARGIN = 0.01
+CODE_MAX = 127
+# A component's error, in scales: half a code, and the f32 division that found the code.
+HALF_CODE = 0.5 + 2.0**-16
 # Re-scoring more than this share of the rows costs more than an f32 scan of them all.
 RESCORE_SHARE = 0.25
-# The margin holds for vectors of (about) unit length; a block holding a longer one (an
-# imported vector, never normalised) is scanned in f32 alone.
-UNIT_SQUARED = 1.02
+# Rounding beyond the codes' error: the f32 sums of the exact scores (at most dim units
+# in the last place of the sum of magnitudes), taken twice over.
+ROUNDING_PER_DIM = 2.0**-22
+
+
+def _codes(vector: npt.NDArray[np.float32]) -> tuple[npt.NDArray[np.int8], float, float]:
+    """A vector's int8 codes, scale and L1 norm. A vector with a non-finite component
+    gets no codes (zero) and an infinite norm: it is always re-scored."""
+    peak = float(np.max(np.abs(vector))) if len(vector) else 0.0
+    if not math.isfinite(peak):
+        return np.zeros(len(vector), np.int8), 0.0, math.inf
+    if peak == 0.0:
+        return np.zeros(len(vector), np.int8), 0.0, 0.0
+    scale = peak / CODE_MAX
+    codes = np.clip(np.rint(vector / scale), -CODE_MAX, CODE_MAX).astype(np.int8)
+    return codes, scale, float(np.sum(np.abs(vector), dtype=np.float64))
 
 
 @dataclass(eq=False)  # compared and hashed as itself: a set of blocks is cheap
 class Block:
-    """A growable matrix of unit vectors and their keys; removal swaps in the last row.
-    ``half`` holds the same rows in f16, for scans; ``peak`` is the largest squared
-    length a row ever had. ``home`` is the (tenant, namespace) it holds, if any."""
+    """A growable matrix of vectors and their keys; removal swaps in the last row.
+    ``codes``, ``scales`` and ``norms`` hold each row's int8 copy, its scale and its L1
+    norm, for scans. ``home`` is the (tenant, namespace) it holds, if any."""
 
     dim: int
     home: tuple[str, str] = ("", "")
     keys: Keys = field(init=False)
     matrix: Vectors = field(init=False)
-    half: npt.NDArray[np.float16] = field(init=False)
+    codes: npt.NDArray[np.int8] = field(init=False)
+    scales: npt.NDArray[np.float64] = field(init=False)
+    norms: npt.NDArray[np.float64] = field(init=False)
     size: int = 0
     rows: dict[int, int] = field(default_factory=dict)
-    peak: float = 0.0
 
     def __post_init__(self) -> None:
-        self.keys = np.zeros(16, dtype=np.int64)
-        self.matrix = np.zeros((16, self.dim), dtype=np.float32)
-        self.half = np.zeros((16, self.dim), dtype=np.float16)
+        self._allocate(16)
+
+    def _allocate(self, capacity: int) -> None:
+        self.keys = np.zeros(capacity, dtype=np.int64)
+        self.matrix = np.zeros((capacity, self.dim), dtype=np.float32)
+        self.codes = np.zeros((capacity, self.dim), dtype=np.int8)
+        self.scales = np.zeros(capacity, dtype=np.float64)
+        self.norms = np.zeros(capacity, dtype=np.float64)
+
+    def _columns(self) -> tuple[npt.NDArray[np.generic], ...]:
+        return self.keys, self.matrix, self.codes, self.scales, self.norms
 
     def add(self, key: int, vector: npt.NDArray[np.float32]) -> None:
         row = self.rows.get(key)
@@ -68,18 +95,13 @@ class Block:
             self.rows[key] = row
             self.keys[row] = key
         self.matrix[row] = vector
-        self.half[row] = vector
-        self.peak = max(self.peak, float(np.dot(vector, vector)))
+        self.codes[row], self.scales[row], self.norms[row] = _codes(self.matrix[row])
 
     def _grow(self) -> None:
-        capacity = len(self.keys) * 2
-        keys = np.zeros(capacity, dtype=np.int64)
-        matrix = np.zeros((capacity, self.dim), dtype=np.float32)
-        half = np.zeros((capacity, self.dim), dtype=np.float16)
-        keys[: self.size] = self.keys[: self.size]
-        matrix[: self.size] = self.matrix[: self.size]
-        half[: self.size] = self.half[: self.size]
-        self.keys, self.matrix, self.half = keys, matrix, half
+        old = self._columns()
+        self._allocate(len(self.keys) * 2)
+        for column, previous in zip(self._columns(), old, strict=True):
+            column[: self.size] = previous[: self.size]
 
     def remove(self, key: int) -> bool:
         row = self.rows.pop(key, None)
@@ -88,9 +110,8 @@ class Block:
         last = self.size - 1
         if row != last:
             moved = int(self.keys[last])
-            self.keys[row] = moved
-            self.matrix[row] = self.matrix[last]
-            self.half[row] = self.half[last]
+            for column in self._columns():
+                column[row] = column[last]
             self.rows[moved] = row
         self.size = last
         return True
@@ -99,12 +120,23 @@ class Block:
         row = self.rows.get(key)
         return None if row is None else self.matrix[row]
 
-    def approximate(self, query: npt.NDArray[np.float16]) -> Scores:
-        """Every row's dot product with ``query``, from the f16 copy (within ``MARGIN``)."""
-        if not self.size:
-            return np.empty(0, np.float32)
-        found = simsimd.cdist(query[None, :], self.half[: self.size], metric="dot", threads=1)
-        return np.asarray(found, dtype=np.float32).reshape(-1)
+    def approximate(
+        self, query: npt.NDArray[np.float32]
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]] | None:
+        """Every row's approximate dot product with ``query`` and the bound of its error
+        (see the module); None when the query has no codes (zero or not finite)."""
+        codes, scale, norm = _codes(query)
+        if scale == 0.0 or not math.isfinite(norm):
+            return None
+        n = self.size
+        found = simsimd.cdist(codes[None, :], self.codes[:n], metric="dot", threads=1)
+        scales, norms = self.scales[:n], self.norms[:n]
+        approx = np.asarray(found, dtype=np.float64).reshape(-1) * (scale * scales)
+        peak = scale * CODE_MAX
+        bound = scales * HALF_CODE * (norm + self.dim * HALF_CODE * scale) + norms * (
+            HALF_CODE * scale + self.dim * ROUNDING_PER_DIM * peak
+        )
+        return approx, bound
 
     def rescore(
         self, rows: Sequence[int] | npt.NDArray[np.intp], query: Vectors
@@ -123,48 +155,23 @@ def scan(
     (keys) restricts the candidates."""
     if k <= 0:
         return []
-    half = query.astype(np.float16)
-    unit = float(np.dot(query, query)) <= UNIT_SQUARED
     parts: list[tuple[Keys, Scores]] = []
     for block in blocks:
         rows = np.arange(block.size, dtype=np.intp)
         if allowed is not None:
             rows = rows[np.isin(block.keys[: block.size], allowed, assume_unique=True)]
-        if len(rows) > k and unit and block.peak <= UNIT_SQUARED and _half_is_close(block.dim):
-            # Only rows that may beat the k-th best (approximately) are measured exactly.
-            approx = block.approximate(half)[rows]
-            kth = float(np.partition(approx, len(approx) - k)[len(approx) - k])
-            close = approx >= kth - MARGIN
+        estimate = block.approximate(query) if len(rows) > k else None
+        if estimate is not None:
+            # Only rows whose best case reaches the k-th best worst case can be among
+            # the k best: they alone are measured exactly.
+            approx, bound = estimate[0][rows], estimate[1][rows]
+            lower = approx - bound
+            kth = float(np.partition(lower, len(lower) - k)[len(lower) - k])
+            close = approx + bound >= kth
             if int(np.count_nonzero(close)) <= RESCORE_SHARE * len(rows):
                 rows = rows[close]
         parts.append(block.rescore(rows, query))
     return top_k(parts, k)
-
-
-@cache
-def _half_is_close(dim: int) -> bool:
-    """Whether this machine's f16 dot products of ``dim``-d unit vectors stay within a
-    quarter of ``MARGIN``, measured where an f16 accumulator errs most (vectors of
-    positive, slowly varying components, whose partial sums only grow). Otherwise scans
-    stay in f32."""
-    index = np.arange(dim)
-    query = np.full(dim, 1 / np.sqrt(dim), dtype=np.float32)
-    rows = np.array(
-        [
-            1 + amplitude * wave
-            for amplitude in (0.0, 0.5, 0.95)
-            for period in (2, 64, dim)
-            for wave in (
-                np.cos(2 * np.pi * index / period),
-                ((index // max(1, period // 2)) % 2) * 2 - 1,  # a square wave
-            )
-        ],
-        dtype=np.float32,
-    )
-    rows /= np.linalg.norm(rows, axis=1, keepdims=True)
-    found = simsimd.cdist(query.astype(np.float16)[None, :], rows.astype(np.float16), metric="dot")
-    error = np.abs(np.asarray(found, dtype=np.float64).reshape(-1) - rows @ query)
-    return bool(error.max() <= MARGIN / 4)
 
 
 def top_k(parts: Sequence[tuple[Keys, Scores]], k: int) -> list[tuple[int, float]]:
