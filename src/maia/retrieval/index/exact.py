@@ -12,8 +12,9 @@ scale. For a query ``q`` and a row ``x``, the approximation ``q_scale * x_scale 
 
     x_scale / 2 * |q|_1  +  q_scale / 2 * |x|_1  +  dim * q_scale * x_scale / 4
 
-(plus the rounding of the codes' division and of the f32 exact scores): a bound that
-holds for any vectors, of any length, on any CPU. A row is re-scored when its
+(plus the rounding of the codes' division and of the f32 exact scores, down to
+subnormal products; a row whose f32 score could overflow is always re-scored): a bound
+that holds for any finite vectors, of any length, on any CPU. A row is re-scored when its
 approximation plus its bound reaches the k-th best lower bound (approximation minus
 bound).
 """
@@ -39,8 +40,14 @@ HALF_CODE = 0.5 + 2.0**-16
 # Re-scoring more than this share of the rows costs more than an f32 scan of them all.
 RESCORE_SHARE = 0.25
 # Rounding beyond the codes' error: the f32 sums of the exact scores (at most dim units
-# in the last place of the sum of magnitudes), taken twice over.
+# in the last place of the sum of magnitudes), taken twice over; and, for products too
+# small for f32's normal range, an absolute error per product (twice the smallest
+# subnormal).
 ROUNDING_PER_DIM = 2.0**-22
+UNDERFLOW_PER_DIM = 2.0**-148
+# A row whose products could sum to this much may overflow f32 (its exact score is then
+# infinite, and ties with others that are): such a row is always re-scored.
+OVERFLOW = 2.0**120
 
 
 def _codes(vector: npt.NDArray[np.float32]) -> tuple[npt.NDArray[np.int8], float, float]:
@@ -52,7 +59,9 @@ def _codes(vector: npt.NDArray[np.float32]) -> tuple[npt.NDArray[np.int8], float
     if peak == 0.0:
         return np.zeros(len(vector), np.int8), 0.0, 0.0
     scale = peak / CODE_MAX
-    codes = np.clip(np.rint(vector / scale), -CODE_MAX, CODE_MAX).astype(np.int8)
+    # Divided in f64: in f32 the scale of a tiny vector would itself be subnormal.
+    codes = np.rint(vector.astype(np.float64) / scale)
+    codes = np.clip(codes, -CODE_MAX, CODE_MAX).astype(np.int8)
     return codes, scale, float(np.sum(np.abs(vector), dtype=np.float64))
 
 
@@ -133,9 +142,12 @@ class Block:
         scales, norms = self.scales[:n], self.norms[:n]
         approx = np.asarray(found, dtype=np.float64).reshape(-1) * (scale * scales)
         peak = scale * CODE_MAX
-        bound = scales * HALF_CODE * (norm + self.dim * HALF_CODE * scale) + norms * (
-            HALF_CODE * scale + self.dim * ROUNDING_PER_DIM * peak
+        bound = (
+            scales * HALF_CODE * (norm + self.dim * HALF_CODE * scale)
+            + norms * (HALF_CODE * scale + self.dim * ROUNDING_PER_DIM * peak)
+            + self.dim * UNDERFLOW_PER_DIM
         )
+        bound[norms * peak >= OVERFLOW] = math.inf
         return approx, bound
 
     def rescore(
