@@ -18,7 +18,7 @@ parts (``--part``, repeatable; both by default):
   nearest go through ``DatabaseVectorIndex.search`` (what the engine calls; it calls
   ``PostgresStore.search_vectors``), one at a time, for each ``--ef`` value (the
   store's ``hnsw_ef_search``, i.e. ``MAIA_POSTGRES_EF_SEARCH``); recall@10 against a
-  numpy brute force over the same vectors. Also: k=100 (the engine's candidate pool) at
+  numpy brute force over the same vectors. Also: k=100 (a large candidate pool) at
   ef_search 100, the store's SQL alone (what the store adds), its exact search on a few
   queries (checks the ground truth), single writes of a memory and its vector into the
   live index, the table and index sizes, and blocks read from outside shared buffers.
@@ -121,7 +121,7 @@ KeyMatrix = npt.NDArray[np.int64]
 
 DIM = 384
 K = 10
-POOL_K = 100  # the engine's candidate pool (search_candidates)
+POOL_K = 100  # a large candidate pool (the default is 60, more for pages over 50)
 TENANT = "bench"
 NAMESPACE = "bench/ann"
 MODEL_ID = "bench-vectors"
@@ -513,7 +513,7 @@ def bench_size(
         lambda: sql_alone(pg, loaded.url, probes),
         truth[:, :K],
     )
-    # The engine's own call: k = search_candidates (100), ef_search raised to k.
+    # The engine's own call for a large pool: k = 100, ef_search raised to k.
     add(
         f"k={POOL_K} (engine pool), ef_search 100: recall@100",
         lambda: engine(POOL_K, None, probes),
