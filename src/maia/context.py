@@ -261,6 +261,13 @@ class _Renderer:
             changed = "\n" in content
         return self.counter.count(self.body(content)) if changed else tokens
 
+    def whole_costs(self) -> dict[int, int] | None:
+        """For the text format without dates: the decoration cost of a whole memory by
+        the percentage shown (0 when none is), as ``decoration_tokens`` fills it in."""
+        if self.options.format is not ContextFormat.TEXT or self.dates:
+            return None
+        return self._plain_costs[False]
+
     def decoration_tokens(self, piece: Piece, zone: Zone, truncated: bool) -> int:
         """Tokens one memory adds besides its text: decoration and separator."""
         if self.xml:  # the tag names the memory: counted once per call
@@ -312,6 +319,7 @@ _PLAIN_COSTS: dict[Hashable, tuple[dict[int, int], dict[int, int]]] = {}
 _PLAIN_PARTS: dict[Hashable, tuple[dict[int, tuple[str, str]], dict[int, tuple[str, str]]]] = {}
 _BY_ID = attrgetter("id")
 _BY_SCORE = attrgetter("score")
+_BY_CREATED = attrgetter("created_at")  # set on every placed memory
 
 
 @dataclass
@@ -380,13 +388,13 @@ def pack(candidates: Sequence[Piece], options: PackOptions, counter: TokenCounte
     fills = {zone: _Fill(budget) for zone, budget in budgets.items()}
     queues = _queues(candidates, options)
 
-    plain = options.format is ContextFormat.TEXT
+    plain_costs = render.whole_costs()
+    scores_shown = options.include_scores
     min_cut = options.min_cut_tokens
     floor = render.floor  # cost of any memory >= its tokens + floor
     kept_texts: set[str] = set()
     kept = _Vectors()
     placed_ids: set[str] = set()
-    created: dict[str, datetime] = {}
     duplicates: set[str] = set()
 
     def repeats(piece: Piece, text: str) -> bool:
@@ -412,8 +420,6 @@ def pack(candidates: Sequence[Piece], options: PackOptions, counter: TokenCounte
         if piece.vector is not None:
             kept.add(piece.vector)
         placed_ids.add(piece.id)
-        if zone is Zone.RECENCY:
-            created[piece.id] = piece.created_at
         fill = fills[zone]
         fill.used += cost
         fill.placed.append(
@@ -423,12 +429,22 @@ def pack(candidates: Sequence[Piece], options: PackOptions, counter: TokenCounte
     def put(piece: Piece, zone: Zone, limit: int) -> int:
         """Places ``piece`` whole if it fits under ``limit``; returns the tokens used.
         (Callers first skip memories whose text alone exceeds ``limit``.)"""
-        cost = piece.tokens if plain else render.body_tokens(piece.content, piece.tokens)
-        cost += render.decoration_tokens(piece, zone, False)
+        if plain_costs is not None:  # text, no dates: the decoration's cost by percentage
+            percent = min(int(piece.score * 100), 100) if scores_shown else 0
+            decoration = plain_costs.get(percent)
+            if decoration is None:
+                decoration = render.decoration_tokens(piece, zone, False)
+            cost = piece.tokens + decoration
+        else:
+            cost = render.body_tokens(piece.content, piece.tokens)
+            cost += render.decoration_tokens(piece, zone, False)
         if cost > limit:
             return 0
         text = normalised_text(piece.content)
-        if repeats(piece, text):
+        if text in kept_texts or (
+            piece.vector is not None
+            and kept.max_similarity(piece.vector) >= options.duplicate_similarity
+        ):
             duplicates.add(piece.id)
             return 0
         keep(piece, zone, text, piece.content, piece.tokens, cost, False)
@@ -519,7 +535,7 @@ def pack(candidates: Sequence[Piece], options: PackOptions, counter: TokenCounte
     ordered = (  # (reverse=True keeps ties in placing order, as a key of -score would)
         sorted(fills[Zone.CRITICAL].placed, key=_BY_SCORE, reverse=True)
         + sorted(fills[Zone.MIDDLE].placed, key=_BY_SCORE, reverse=True)
-        + sorted(fills[Zone.RECENCY].placed, key=lambda p: created[p.id])
+        + sorted(fills[Zone.RECENCY].placed, key=_BY_CREATED)
     )
     blocks = [render.block(item) for item in ordered]
     body = render.separator.join(blocks)
