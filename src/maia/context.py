@@ -171,9 +171,9 @@ class _Renderer:
         shown = (options.format, options.include_scores)
         self._plain_costs = _PLAIN_COSTS.setdefault((counter.name, *shown), ({}, {}))
         self._plain_parts = _PLAIN_PARTS.setdefault(shown, ({}, {}))
-        # An xml memory's cost: its tag's, by (id, zone, cut), and the closing tag's and
-        # separator's (escaping can add a token or two).
-        self._tags: dict[tuple[str, Zone, bool], int] = {}
+        # An xml memory's tag and its cost, by (id, zone, cut); the closing tag's and the
+        # separator's cost (escaping can add a token or two) is part of it.
+        self._tags: dict[tuple[str, Zone, bool], tuple[str, int]] = {}
         self._closing = 0
         if self.xml:
             self._closing = self.tokens("</memory>") + self.tokens(self.separator) + 2
@@ -213,7 +213,7 @@ class _Renderer:
             cut = ' truncated="true"' if truncated else ""
             tag = (
                 f'<memory id="{_attribute(piece.id)}" type="{_attribute(piece.type)}"'
-                f'{date}{score} position="{zone.value}"{cut}>'
+                f'{date}{score} position="{zone}"{cut}>'
             )
             return tag, "</memory>"
         if self.options.format is ContextFormat.MARKDOWN:
@@ -225,8 +225,8 @@ class _Renderer:
     def block(self, item: Placed) -> str:
         """One placed memory as rendered, decoration included."""
         if self.xml:
-            prefix, suffix = self.decoration(item, item.position, item.truncated)
-            return prefix + html.escape(item.content, quote=False) + suffix
+            tag = self._tag(item, item.position, item.truncated)[0]
+            return tag + html.escape(item.content, quote=False) + "</memory>"
         # Computed even when not shown, as decoration() does (and raises as it does).
         percent = min(int(item.score * 100), 100)
         parts = self._plain_parts[item.truncated]
@@ -268,15 +268,20 @@ class _Renderer:
             return None
         return self._plain_costs[False]
 
+    def _tag(self, piece: Piece | Placed, zone: Zone, truncated: bool) -> tuple[str, int]:
+        """An xml memory's opening tag, and its cost with the closing tag and separator
+        (built once per call: rendering reuses what placing built)."""
+        key = (piece.id, zone, truncated)
+        found = self._tags.get(key)
+        if found is None:
+            tag, _ = self.decoration(piece, zone, truncated)
+            found = self._tags[key] = (tag, self.tokens(tag) + self._closing)
+        return found
+
     def decoration_tokens(self, piece: Piece, zone: Zone, truncated: bool) -> int:
         """Tokens one memory adds besides its text: decoration and separator."""
         if self.xml:  # the tag names the memory: counted once per call
-            key = (piece.id, zone, truncated)
-            found = self._tags.get(key)
-            if found is None:
-                tag, _ = self.decoration(piece, zone, truncated)
-                found = self._tags[key] = self.tokens(tag) + self._closing
-            return found
+            return self._tag(piece, zone, truncated)[1]
         # The same for every memory with this percentage.
         percent = min(int(piece.score * 100), 100) if self.options.include_scores else 0
         costs = self._plain_costs[truncated]
