@@ -261,13 +261,6 @@ class _Renderer:
             changed = "\n" in content
         return self.counter.count(self.body(content)) if changed else tokens
 
-    def whole_costs(self) -> dict[int, int] | None:
-        """For the text format without dates: the decoration cost of a whole memory by
-        the percentage shown (0 when none is), as ``decoration_tokens`` fills it in."""
-        if self.options.format is not ContextFormat.TEXT or self.dates:
-            return None
-        return self._plain_costs[False]
-
     def _tag(self, piece: Piece | Placed, zone: Zone, truncated: bool) -> tuple[str, int]:
         """An xml memory's opening tag, and its cost with the closing tag and separator
         (built once per call: rendering reuses what placing built)."""
@@ -393,8 +386,7 @@ def pack(candidates: Sequence[Piece], options: PackOptions, counter: TokenCounte
     fills = {zone: _Fill(budget) for zone, budget in budgets.items()}
     queues = _queues(candidates, options)
 
-    plain_costs = render.whole_costs()
-    scores_shown = options.include_scores
+    plain = options.format is ContextFormat.TEXT
     min_cut = options.min_cut_tokens
     floor = render.floor  # cost of any memory >= its tokens + floor
     kept_texts: set[str] = set()
@@ -434,22 +426,12 @@ def pack(candidates: Sequence[Piece], options: PackOptions, counter: TokenCounte
     def put(piece: Piece, zone: Zone, limit: int) -> int:
         """Places ``piece`` whole if it fits under ``limit``; returns the tokens used.
         (Callers first skip memories whose text alone exceeds ``limit``.)"""
-        if plain_costs is not None:  # text, no dates: the decoration's cost by percentage
-            percent = min(int(piece.score * 100), 100) if scores_shown else 0
-            decoration = plain_costs.get(percent)
-            if decoration is None:
-                decoration = render.decoration_tokens(piece, zone, False)
-            cost = piece.tokens + decoration
-        else:
-            cost = render.body_tokens(piece.content, piece.tokens)
-            cost += render.decoration_tokens(piece, zone, False)
+        cost = piece.tokens if plain else render.body_tokens(piece.content, piece.tokens)
+        cost += render.decoration_tokens(piece, zone, False)
         if cost > limit:
             return 0
         text = normalised_text(piece.content)
-        if text in kept_texts or (
-            piece.vector is not None
-            and kept.max_similarity(piece.vector) >= options.duplicate_similarity
-        ):
+        if repeats(piece, text):
             duplicates.add(piece.id)
             return 0
         keep(piece, zone, text, piece.content, piece.tokens, cost, False)
