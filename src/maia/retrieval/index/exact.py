@@ -134,7 +134,13 @@ class Block:
     ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]] | None:
         """Every row's approximate dot product with ``query`` and the bound of its error
         (see the module); None when the query has no codes (zero or not finite)."""
-        codes, scale, norm = _codes(query)
+        return self._estimate(_codes(query))
+
+    def _estimate(
+        self, coded: tuple[npt.NDArray[np.int8], float, float]
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]] | None:
+        """``approximate`` for a query already coded (``_codes``)."""
+        codes, scale, norm = coded
         if scale == 0.0 or not math.isfinite(norm):
             return None
         n = self.size
@@ -168,11 +174,15 @@ def scan(
     if k <= 0:
         return []
     parts: list[tuple[Keys, Scores]] = []
+    coded = None  # the query's codes, once for every block
     for block in blocks:
         rows = np.arange(block.size, dtype=np.intp)
         if allowed is not None:
             rows = rows[np.isin(block.keys[: block.size], allowed, assume_unique=True)]
-        estimate = block.approximate(query) if len(rows) > k else None
+        estimate = None
+        if len(rows) > k:
+            coded = coded or _codes(query)
+            estimate = block._estimate(coded)
         if estimate is not None:
             # Only rows whose best case reaches the k-th best worst case can be among
             # the k best: they alone are measured exactly.
