@@ -25,6 +25,7 @@ from maia.context import (
     PackOptions,
     Piece,
     Zone,
+    _Renderer,
     _Vectors,
     normalised_text,
     pack,
@@ -683,6 +684,48 @@ def test_ties_in_score_are_placed_by_id() -> None:
     pieces += [piece(f"n{i}", f"Other fact {i}.", 0.5) for i in (2, 3, 1)]
     packed = pack(pieces, PackOptions(budget=1000, now=NOW), COUNTER)
     assert [p.id for p in packed.placed] == ["m1", "m2", "m3", "n1", "n2", "n3"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    ident=st.one_of(
+        st.uuids().map(str),
+        st.from_regex(r"[0-9A-Za-z].{0,40}", fullmatch=True),
+        st.text(min_size=1, max_size=40),
+    ),
+    kind=st.one_of(st.sampled_from(["semantic", "episodic", "working"]), st.text(max_size=12)),
+    score=st.floats(-2, 2, allow_nan=False),
+    zone=st.sampled_from(list(Zone)),
+    cut=st.booleans(),
+    scores=st.booleans(),
+    at=st.datetimes(timezones=st.just(UTC)),
+    dates=st.booleans(),
+)
+def test_xml_tags_counted_by_parts_cost_what_the_whole_tag_does(
+    ident: str,
+    kind: str,
+    score: float,
+    zone: Zone,
+    cut: bool,
+    scores: bool,
+    at: datetime,
+    dates: bool,
+) -> None:
+    """cl100k_base splits a tag after '="' and before ' name=': an id's count, kept
+    across calls, plus the attributes' counts is the whole tag's count."""
+    options = PackOptions(
+        budget=1000, now=NOW, format=ContextFormat.XML, include_scores=scores, include_dates=dates
+    )
+    memory = piece(ident, "A fact.", score, type=kind, at=at)
+    render = _Renderer(options, COUNTER)
+    tag, closing = render.decoration(memory, zone, cut)
+    whole = COUNTER.count(tag) + COUNTER.count(closing) + COUNTER.count("\n") + 2
+    assert render.decoration_tokens(memory, zone, cut) == whole
+    # Counted again by a later call (the id's count comes from the first), whose lower
+    # bound for the memory holds.
+    again = _Renderer(options, COUNTER)
+    assert again.floor + again.counted_ids.get(ident, 0) <= whole
+    assert again.decoration_tokens(memory, zone, cut) == whole
 
 
 def test_xml_escapes_attributes() -> None:

@@ -171,17 +171,30 @@ class _Renderer:
         shown = (options.format, options.include_scores)
         self._plain_costs = _PLAIN_COSTS.setdefault((counter.name, *shown), ({}, {}))
         self._plain_parts = _PLAIN_PARTS.setdefault(shown, ({}, {}))
-        # An xml memory's tag and its cost, by (id, zone, cut); the closing tag's and the
+        # An xml memory's tag cost, by (id, zone, cut); the closing tag's and the
         # separator's cost (escaping can add a token or two) is part of it.
-        self._tags: dict[tuple[str, Zone, bool], tuple[str, int]] = {}
+        self._tag_costs: dict[tuple[str, Zone, bool], int] = {}
         self._closing = 0
+        self._parted = counter.name in _PARTED_TAGS
         if self.xml:
             self._closing = self.tokens("</memory>") + self.tokens(self.separator) + 2
+            self._opening = self.tokens('<memory id="')
+            self._fixed_costs: dict[tuple[Zone, bool], int] = {}
+            self._types: dict[str, int] = {}
+            self._ids = _ID_TOKENS.setdefault(counter.name, {})
         # A lower bound on any memory's decoration_tokens (a bare stand-in, less a token
         # or two of slack): memories that cannot fit even so are skipped uncounted.
         bare = Placed("", "", "", 0.0, Zone.MIDDLE, 0, False)
         prefix, suffix = self.decoration(bare, Zone.MIDDLE, False)
         self.floor = max(self.tokens(prefix) + self.tokens(suffix) - 2, 0)
+        # With xml tags counted by parts, a tighter one: the fixed parts and a token at
+        # least for each attribute (the same slack), plus the id's count where an earlier
+        # call took it (``counted_ids``).
+        self.counted_ids: dict[str, int] = {}
+        if self.xml and self._parted:
+            fixed = min(self._fixed_tag_cost(zone, cut) for zone in Zone for cut in (False, True))
+            self.floor = fixed + 1 + int(options.include_scores) + int(self.dates) - 2
+            self.counted_ids = self._ids
 
     def tokens(self, text: str) -> int:
         return _count(cast(Hashable, self.counter), text)
@@ -206,16 +219,8 @@ class _Renderer:
         suffix = TRUNCATED_SUFFIX if truncated else ""
         percent = min(int(piece.score * 100), 100)
         if self.options.format is ContextFormat.XML:
-            score = f' score="{piece.score:.2f}"' if self.options.include_scores else ""
-            date = ""
-            if self.dates and piece.created_at is not None:
-                date = f' date="{_date(piece.created_at, self.options.now)}"'
-            cut = ' truncated="true"' if truncated else ""
-            tag = (
-                f'<memory id="{_attribute(piece.id)}" type="{_attribute(piece.type)}"'
-                f'{date}{score} position="{zone}"{cut}>'
-            )
-            return tag, "</memory>"
+            parts = self._attributes(piece, zone, truncated)
+            return f'<memory id="{_attribute(piece.id)}"{"".join(parts)}', "</memory>"
         if self.options.format is ContextFormat.MARKDOWN:
             score = f" *(relevance {percent}%)*" if self.options.include_scores else ""
             return "- ", suffix + score
@@ -225,7 +230,7 @@ class _Renderer:
     def block(self, item: Placed) -> str:
         """One placed memory as rendered, decoration included."""
         if self.xml:
-            tag = self._tag(item, item.position, item.truncated)[0]
+            tag = self.decoration(item, item.position, item.truncated)[0]
             return tag + html.escape(item.content, quote=False) + "</memory>"
         # Computed even when not shown, as decoration() does (and raises as it does).
         percent = min(int(item.score * 100), 100)
@@ -261,20 +266,66 @@ class _Renderer:
             changed = "\n" in content
         return self.counter.count(self.body(content)) if changed else tokens
 
-    def _tag(self, piece: Piece | Placed, zone: Zone, truncated: bool) -> tuple[str, int]:
-        """An xml memory's opening tag, and its cost with the closing tag and separator
-        (built once per call: rendering reuses what placing built)."""
+    def _attributes(self, piece: Piece | Placed, zone: Zone, truncated: bool) -> list[str]:
+        """An xml tag's attributes after the id, each starting with a space and ending
+        with a quote (the last also with the tag's ``>``)."""
+        parts = [f' type="{_attribute(piece.type)}"']
+        if self.dates and piece.created_at is not None:
+            parts.append(f' date="{_date(piece.created_at, self.options.now)}"')
+        if self.options.include_scores:
+            parts.append(f' score="{piece.score:.2f}"')
+        parts.append(_POSITIONS[zone, truncated])
+        return parts
+
+    def _tag_cost(self, piece: Piece, zone: Zone, truncated: bool) -> int:
+        """An xml memory's opening tag's tokens, with the closing tag and separator
+        (counted once per call). Where the encoding allows, the sum of its parts':
+        they repeat (an id across calls, the rest across memories) where the whole
+        tag, score included, is new for each memory and query."""
         key = (piece.id, zone, truncated)
-        found = self._tags.get(key)
+        found = self._tag_costs.get(key)
         if found is None:
-            tag, _ = self.decoration(piece, zone, truncated)
-            found = self._tags[key] = (tag, self.tokens(tag) + self._closing)
+            ident = piece.id
+            if self._parted and ident[:1].isascii() and ident[:1].isalnum():
+                found = self._fixed_tag_cost(zone, truncated) + self._id_tokens(ident)
+                found += self._type_tokens(piece.type)
+                if self.dates and piece.created_at is not None:
+                    found += self.tokens(f' date="{_date(piece.created_at, self.options.now)}"')
+                if self.options.include_scores:
+                    found += self.tokens(f' score="{piece.score:.2f}"')
+            else:
+                found = self.tokens(self.decoration(piece, zone, truncated)[0]) + self._closing
+            self._tag_costs[key] = found
+        return found
+
+    def _fixed_tag_cost(self, zone: Zone, truncated: bool) -> int:
+        """The parts of an xml memory that depend only on its zone and cut."""
+        found = self._fixed_costs.get((zone, truncated))
+        if found is None:
+            position = self.tokens(_POSITIONS[zone, truncated])
+            found = self._fixed_costs[zone, truncated] = self._opening + position + self._closing
+        return found
+
+    def _id_tokens(self, ident: str) -> int:
+        """Tokens of an id as an attribute value with its closing quote (kept across
+        calls: the same memories come back)."""
+        found = self._ids.get(ident)
+        if found is None:
+            if len(self._ids) >= _MAX_IDS:
+                self._ids.clear()
+            found = self._ids[ident] = self.counter.count(_attribute(ident) + '"')
+        return found
+
+    def _type_tokens(self, kind: str) -> int:
+        found = self._types.get(kind)
+        if found is None:
+            found = self._types[kind] = self.tokens(f' type="{_attribute(kind)}"')
         return found
 
     def decoration_tokens(self, piece: Piece, zone: Zone, truncated: bool) -> int:
         """Tokens one memory adds besides its text: decoration and separator."""
         if self.xml:  # the tag names the memory: counted once per call
-            return self._tag(piece, zone, truncated)[1]
+            return self._tag_cost(piece, zone, truncated)
         # The same for every memory with this percentage.
         percent = min(int(piece.score * 100), 100) if self.options.include_scores else 0
         costs = self._plain_costs[truncated]
@@ -291,6 +342,19 @@ class _Renderer:
 
 
 _ESCAPED = re.compile("[&<>\"']")
+# The xml position attribute (and the cut flag), which end every opening tag.
+_POSITIONS = {
+    (zone, cut): f' position="{zone}"' + (' truncated="true"' if cut else "") + ">"
+    for zone in Zone
+    for cut in (False, True)
+}
+# tiktoken encodings whose pre-tokenizer always ends a piece after '="' when a letter or
+# digit follows, and after '"' when a space follows: in them an xml tag's tokens are
+# the sum of those of '<memory id="', the id with its closing quote, and each attribute.
+_PARTED_TAGS = frozenset({"cl100k_base", "o200k_base", "p50k_base", "r50k_base"})
+# Token counts of ids as xml attribute values, by encoding (emptied when this full).
+_ID_TOKENS: dict[str, dict[str, int]] = {}
+_MAX_IDS = 100_000
 
 
 def _date(moment: datetime, now: datetime) -> str:
@@ -388,7 +452,8 @@ def pack(candidates: Sequence[Piece], options: PackOptions, counter: TokenCounte
 
     plain = options.format is ContextFormat.TEXT
     min_cut = options.min_cut_tokens
-    floor = render.floor  # cost of any memory >= its tokens + floor
+    # What any memory costs at least: its tokens, the floor, and its id's count if known.
+    floor, counted_ids = render.floor, render.counted_ids
     kept_texts: set[str] = set()
     kept = _Vectors()
     placed_ids: set[str] = set()
@@ -466,7 +531,10 @@ def pack(candidates: Sequence[Piece], options: PackOptions, counter: TokenCounte
             fill = fills[zone]
             left = fill.budget
             for piece in queues[zone]:
-                if piece.tokens + floor <= left:
+                if (  # (the id's count, xml only, after the cheaper test)
+                    piece.tokens + floor <= left
+                    and piece.tokens + floor + counted_ids.get(piece.id, 0) <= left
+                ):
                     taken = put(piece, zone, left)
                     if taken:
                         left -= taken
@@ -489,17 +557,19 @@ def pack(candidates: Sequence[Piece], options: PackOptions, counter: TokenCounte
                     if piece.id in duplicates:
                         continue
                     limit = spare + fill.reserved
-                    taken = put(piece, zone, limit) if piece.tokens + floor <= limit else 0
+                    least = piece.tokens + floor + counted_ids.get(piece.id, 0)
+                    taken = put(piece, zone, limit) if least <= limit else 0
                     if taken:
                         spare = limit - taken
                         fill.deferred, fill.reserved = None, 0
                 elif spare <= 0:
                     if fill.deferred is None:  # nothing more can be placed
                         break
-                elif (
+                elif (  # (the id's count, xml only, last: the cheaper tests turn most away)
                     piece.tokens + floor <= spare
                     and piece.id not in placed_ids
                     and piece.id not in duplicates
+                    and piece.tokens + floor + counted_ids.get(piece.id, 0) <= spare
                 ):
                     spare -= put(piece, zone, spare)
         # 3. Then at most one cut per zone: its deferred memory (within its reservation
