@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from maia.context import (
+    _SENTENCE_END,
     SEPARATOR,
     TRUNCATED_SUFFIX,
     ContextFormat,
@@ -25,6 +26,7 @@ from maia.context import (
     PackOptions,
     Piece,
     Zone,
+    _cut_at_sentence,
     _Renderer,
     _Vectors,
     normalised_text,
@@ -711,8 +713,8 @@ def test_xml_tags_counted_by_parts_cost_what_the_whole_tag_does(
     at: datetime,
     dates: bool,
 ) -> None:
-    """cl100k_base splits a tag after '="' and before ' name=': an id's count, kept
-    across calls, plus the attributes' counts is the whole tag's count."""
+    """cl100k_base ends a piece before each ' name="…"' of a tag: the id attribute's
+    count, kept across calls, plus the other parts' is the whole tag's count."""
     options = PackOptions(
         budget=1000, now=NOW, format=ContextFormat.XML, include_scores=scores, include_dates=dates
     )
@@ -726,6 +728,41 @@ def test_xml_tags_counted_by_parts_cost_what_the_whole_tag_does(
     again = _Renderer(options, COUNTER)
     assert again.floor + again.counted_ids.get(ident, 0) <= whole
     assert again.decoration_tokens(memory, zone, cut) == whole
+
+
+SENTENCE_ENDS = (". ", "! ", "? ", "… ", '." ', ".) ", ".\n", ".  ", "。", ", ")
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    sentences=st.lists(
+        st.tuples(
+            st.lists(st.sampled_from(WORDS), min_size=1, max_size=30).map(" ".join),
+            st.one_of(st.sampled_from(SENTENCE_ENDS[:4]), st.sampled_from(SENTENCE_ENDS)),
+        ),
+        min_size=1,
+        max_size=12,
+    ),
+    share=st.floats(0.05, 1.2),
+)
+def test_a_cut_counted_sentence_by_sentence_is_the_longest_that_fits(
+    sentences: list[tuple[str, str]], share: float
+) -> None:
+    text = "".join(words + end for words, end in sentences) + "The end"
+    tokens = COUNTER.count(text)
+    room = max(int(tokens * share), 1)
+    found = _cut_at_sentence(text, tokens, room, COUNTER)
+    # What it should be, counted whole: every sentence end, the longest prefix that fits.
+    ends = [m.end() for m in _SENTENCE_END.finditer(text)]
+    if any(text[end - 1] != " " for end in ends) or not ends:
+        assert found is None
+        return
+    fitting = [text[: end - 1] for end in ends if COUNTER.count(text[: end - 1]) <= room]
+    best = max(fitting, key=len, default="")
+    if COUNTER.count(best) * 2 < room:
+        assert found is None
+    else:
+        assert found == (best, COUNTER.count(best))
 
 
 def test_xml_escapes_attributes() -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
+from bisect import bisect_right
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -175,10 +176,10 @@ class _Renderer:
         # separator's cost (escaping can add a token or two) is part of it.
         self._tag_costs: dict[tuple[str, Zone, bool], int] = {}
         self._closing = 0
-        self._parted = counter.name in _PARTED_TAGS
+        self._parted = counter.name in _SPLIT_AT_SPACES
         if self.xml:
             self._closing = self.tokens("</memory>") + self.tokens(self.separator) + 2
-            self._opening = self.tokens('<memory id="')
+            self._opening = self.tokens("<memory")
             self._fixed_costs: dict[tuple[Zone, bool], int] = {}
             self._types: dict[str, int] = {}
             self._ids = _ID_TOKENS.setdefault(counter.name, {})
@@ -187,13 +188,13 @@ class _Renderer:
         bare = Placed("", "", "", 0.0, Zone.MIDDLE, 0, False)
         prefix, suffix = self.decoration(bare, Zone.MIDDLE, False)
         self.floor = max(self.tokens(prefix) + self.tokens(suffix) - 2, 0)
-        # With xml tags counted by parts, a tighter one: the fixed parts and a token at
-        # least for each attribute (the same slack), plus the id's count where an earlier
-        # call took it (``counted_ids``).
+        # With xml tags counted by parts, one without slack: the fixed parts, a token at least
+        # for each other attribute, and the id attribute's count where an earlier call
+        # took it (``counted_ids``).
         self.counted_ids: dict[str, int] = {}
         if self.xml and self._parted:
             fixed = min(self._fixed_tag_cost(zone, cut) for zone in Zone for cut in (False, True))
-            self.floor = fixed + 1 + int(options.include_scores) + int(self.dates) - 2
+            self.floor = fixed + 1 + int(options.include_scores) + int(self.dates)
             self.counted_ids = self._ids
 
     def tokens(self, text: str) -> int:
@@ -285,9 +286,8 @@ class _Renderer:
         key = (piece.id, zone, truncated)
         found = self._tag_costs.get(key)
         if found is None:
-            ident = piece.id
-            if self._parted and ident[:1].isascii() and ident[:1].isalnum():
-                found = self._fixed_tag_cost(zone, truncated) + self._id_tokens(ident)
+            if self._parted:
+                found = self._fixed_tag_cost(zone, truncated) + self._id_tokens(piece.id)
                 found += self._type_tokens(piece.type)
                 if self.dates and piece.created_at is not None:
                     found += self.tokens(f' date="{_date(piece.created_at, self.options.now)}"')
@@ -307,13 +307,13 @@ class _Renderer:
         return found
 
     def _id_tokens(self, ident: str) -> int:
-        """Tokens of an id as an attribute value with its closing quote (kept across
-        calls: the same memories come back)."""
+        """Tokens of an xml tag's id attribute (kept across calls: the same memories
+        come back)."""
         found = self._ids.get(ident)
         if found is None:
             if len(self._ids) >= _MAX_IDS:
                 self._ids.clear()
-            found = self._ids[ident] = self.counter.count(_attribute(ident) + '"')
+            found = self._ids[ident] = self.counter.count(f' id="{_attribute(ident)}"')
         return found
 
     def _type_tokens(self, kind: str) -> int:
@@ -348,10 +348,11 @@ _POSITIONS = {
     for zone in Zone
     for cut in (False, True)
 }
-# tiktoken encodings whose pre-tokenizer always ends a piece after '="' when a letter or
-# digit follows, and after '"' when a space follows: in them an xml tag's tokens are
-# the sum of those of '<memory id="', the id with its closing quote, and each attribute.
-_PARTED_TAGS = frozenset({"cl100k_base", "o200k_base", "p50k_base", "r50k_base"})
+# tiktoken encodings whose pre-tokenizer always ends a piece before a space that follows
+# anything but whitespace: the tokens of a text cut there are the sum of the parts'. An
+# xml tag's are those of '<memory' and of each attribute (' id="…"', ' type="…"', …); a
+# text's up to a sentence end (before a space), those of its sentences.
+_SPLIT_AT_SPACES = frozenset({"cl100k_base", "o200k_base", "p50k_base", "r50k_base"})
 # Token counts of ids as xml attribute values, by encoding (emptied when this full).
 _ID_TOKENS: dict[str, dict[str, int]] = {}
 _MAX_IDS = 100_000
@@ -407,6 +408,54 @@ def cut_to_fit(text: str, max_tokens: int, counter: TokenCounter) -> str:
     if space >= len(prefix) // 2:
         return prefix[:space].rstrip()
     return prefix.rstrip()
+
+
+def _cut(piece: Piece, max_tokens: int, counter: TokenCounter) -> tuple[str, int]:
+    """``cut_to_fit`` of a memory's text, and the cut's tokens."""
+    if piece.tokens > max_tokens and counter.name in _SPLIT_AT_SPACES:
+        found = _cut_at_sentence(piece.content, piece.tokens, max_tokens, counter)
+        if found is not None:
+            return found
+    content = cut_to_fit(piece.content, max_tokens, counter)
+    return content, counter.count(content)
+
+
+def _cut_at_sentence(
+    text: str, tokens: int, max_tokens: int, counter: TokenCounter
+) -> tuple[str, int] | None:
+    """The longest prefix of ``text`` within ``max_tokens`` that ends a sentence, and its
+    tokens; None where ``cut_to_fit`` must decide: a sentence that ends before a line
+    break or without a space, or a cut that would keep less than half the room.
+
+    Where every sentence end is followed by a space, the encoding ends a piece there, so
+    a prefix's tokens add up sentence by sentence: counted from about ``max_tokens``
+    tokens in (guessed from the text's characters per token), a sentence at a time,
+    rather than the whole text and then the cut again. The tokenizer's tables are cold
+    by the time a context cuts: its cost is in the tokens it reads."""
+    ends = []
+    for match in _SENTENCE_END.finditer(text):
+        end = match.end() - 1
+        if text[end] != " ":
+            return None
+        ends.append(end)
+    if not ends:
+        return None
+    at = max(bisect_right(ends, len(text) * max_tokens // max(tokens, 1)) - 1, 0)
+    used = counter.count(text[: ends[at]])
+    while used > max_tokens:
+        if at == 0:
+            return None
+        used -= counter.count(text[ends[at - 1] : ends[at]])
+        at -= 1
+    while at + 1 < len(ends):
+        more = counter.count(text[ends[at] : ends[at + 1]])
+        if used + more > max_tokens:
+            break
+        used += more
+        at += 1
+    if used * 2 < max_tokens:
+        return None
+    return text[: ends[at]], used
 
 
 def _queues(candidates: Sequence[Piece], options: PackOptions) -> dict[Zone, list[Piece]]:
@@ -511,12 +560,11 @@ def pack(candidates: Sequence[Piece], options: PackOptions, counter: TokenCounte
         for _ in range(3):  # rendering may cost more than the raw cut: cut shorter
             if text_room < min_cut:
                 return 0
-            content = cut_to_fit(piece.content, text_room, counter)
+            content, tokens = _cut(piece, text_room, counter)
             if not content:
                 return 0
             if content == piece.content:  # it fits whole after all
                 return put(piece, zone, limit) if piece.tokens <= limit else 0
-            tokens = counter.count(content)
             cost = render.body_tokens(content, tokens) + overhead
             if cost <= limit:
                 keep(piece, zone, normalised_text(piece.content), content, tokens, cost, True)
