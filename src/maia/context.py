@@ -220,8 +220,13 @@ class _Renderer:
         suffix = TRUNCATED_SUFFIX if truncated else ""
         percent = min(int(piece.score * 100), 100)
         if self.options.format is ContextFormat.XML:
-            parts = self._attributes(piece, zone, truncated)
-            return f'<memory id="{_attribute(piece.id)}"{"".join(parts)}', "</memory>"
+            date = self._date_attribute(piece)
+            score = _score_attribute(piece.score) if self.options.include_scores else ""
+            tag = (
+                f"<memory{_id_attribute(piece.id)}{_type_attribute(piece.type)}"
+                f"{date}{score}{_POSITIONS[zone, truncated]}"
+            )
+            return tag, "</memory>"
         if self.options.format is ContextFormat.MARKDOWN:
             score = f" *(relevance {percent}%)*" if self.options.include_scores else ""
             return "- ", suffix + score
@@ -267,16 +272,10 @@ class _Renderer:
             changed = "\n" in content
         return self.counter.count(self.body(content)) if changed else tokens
 
-    def _attributes(self, piece: Piece | Placed, zone: Zone, truncated: bool) -> list[str]:
-        """An xml tag's attributes after the id, each starting with a space and ending
-        with a quote (the last also with the tag's ``>``)."""
-        parts = [f' type="{_attribute(piece.type)}"']
-        if self.dates and piece.created_at is not None:
-            parts.append(f' date="{_date(piece.created_at, self.options.now)}"')
-        if self.options.include_scores:
-            parts.append(f' score="{piece.score:.2f}"')
-        parts.append(_POSITIONS[zone, truncated])
-        return parts
+    def _date_attribute(self, piece: Piece | Placed) -> str:
+        if not self.dates or piece.created_at is None:
+            return ""
+        return f' date="{_date(piece.created_at, self.options.now)}"'
 
     def _tag_cost(self, piece: Piece, zone: Zone, truncated: bool) -> int:
         """An xml memory's opening tag's tokens, with the closing tag and separator
@@ -289,10 +288,10 @@ class _Renderer:
             if self._parted:
                 found = self._fixed_tag_cost(zone, truncated) + self._id_tokens(piece.id)
                 found += self._type_tokens(piece.type)
-                if self.dates and piece.created_at is not None:
-                    found += self.tokens(f' date="{_date(piece.created_at, self.options.now)}"')
+                if self.dates:
+                    found += self.tokens(self._date_attribute(piece))
                 if self.options.include_scores:
-                    found += self.tokens(f' score="{piece.score:.2f}"')
+                    found += self.tokens(_score_attribute(piece.score))
             else:
                 found = self.tokens(self.decoration(piece, zone, truncated)[0]) + self._closing
             self._tag_costs[key] = found
@@ -313,13 +312,13 @@ class _Renderer:
         if found is None:
             if len(self._ids) >= _MAX_IDS:
                 self._ids.clear()
-            found = self._ids[ident] = self.counter.count(f' id="{_attribute(ident)}"')
+            found = self._ids[ident] = self.counter.count(_id_attribute(ident))
         return found
 
     def _type_tokens(self, kind: str) -> int:
         found = self._types.get(kind)
         if found is None:
-            found = self._types[kind] = self.tokens(f' type="{_attribute(kind)}"')
+            found = self._types[kind] = self.tokens(_type_attribute(kind))
         return found
 
     def decoration_tokens(self, piece: Piece, zone: Zone, truncated: bool) -> int:
@@ -373,6 +372,18 @@ def _date(moment: datetime, now: datetime) -> str:
 def _attribute(value: str) -> str:
     """``value`` escaped for an XML attribute (most need nothing: no copy then)."""
     return html.escape(value) if _ESCAPED.search(value) else value
+
+
+def _id_attribute(ident: str) -> str:
+    return f' id="{_attribute(ident)}"'
+
+
+def _type_attribute(kind: str) -> str:
+    return f' type="{_attribute(kind)}"'
+
+
+def _score_attribute(score: float) -> str:
+    return f' score="{score:.2f}"'
 
 
 # Decoration of the text and markdown formats, shared across calls (a few hundred entries
