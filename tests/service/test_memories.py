@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -19,6 +19,7 @@ from maia.models import (
     Page,
     SearchRequest,
 )
+from maia.store.base import StoredText
 
 
 def test_remember_recall_forget(maia: Maia) -> None:
@@ -66,6 +67,36 @@ def test_update_replaces_given_fields_only(maia: Maia, settings: Settings) -> No
     assert maia.recall("v2")[0].memory.id == mem.id
     with pytest.raises(NotFound):
         maia.update_memory("nope", MemoryUpdate(content="x"))
+
+
+def test_an_update_racing_a_delete_leaves_the_memory_in_no_index(
+    maia: Maia, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The indexes held in memory change in the order the store committed: a delete that
+    comes while an update of the same memory is being indexed is applied after it."""
+    mem = maia.remember("Bob: the sky over Lisbon was green tonight.", namespace="race")
+    engine = maia.engine
+    assert engine.texts is not None
+    assert engine.order is not None
+    indexing, deleted = threading.Event(), threading.Event()
+    add = engine.texts.add
+
+    def add_slowly(documents: Iterable[StoredText]) -> None:
+        indexing.set()
+        deleted.wait(0.5)  # the delete cannot come in the meantime: it waits for this
+        add(documents)
+
+    monkeypatch.setattr(engine.texts, "add", add_slowly)
+    update = MemoryUpdate(content="Bob: the sky over Lisbon was blue tonight.")
+    updater = threading.Thread(target=maia.update_memory, args=(mem.id, update))
+    updater.start()
+    assert indexing.wait(10)
+    maia.forget(mem.id)
+    deleted.set()
+    updater.join(10)
+    assert not updater.is_alive()
+    assert (len(engine.texts), len(engine.order), len(engine.index)) == (0, 0, 0)
+    assert maia.recall("sky over Lisbon", namespace="race") == []
 
 
 def test_content_limit_is_configurable(make_settings: Callable[..., Settings]) -> None:

@@ -9,10 +9,12 @@ from __future__ import annotations
 import contextvars
 import logging
 import re
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from collections.abc import Set as AbstractSet
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
@@ -135,6 +137,18 @@ class RetrievalEngine:
         # Without a speaker index, the speakers met in each (tenant, namespace)'s text
         # matches: the embedding's guess.
         self._speakers: dict[tuple[str, str | None], frozenset[str]] = {}
+        held = isinstance(index, VectorIndex) or texts is not None or order is not None
+        self._updates: AbstractContextManager[object] = (
+            threading.RLock() if held or speakers is not None else nullcontext()
+        )
+
+    def updating(self) -> AbstractContextManager[object]:
+        """To hold from a write's transaction until its index updates (``indexed``,
+        ``written``, ``forget``) are applied: the indexes held in this process then change
+        in the order the store committed. Without it, an update and a delete of one
+        memory racing could leave it indexed after the store dropped it. Free when every
+        index lives in the database."""
+        return self._updates
 
     # -- lifecycle -----------------------------------------------------------------------
 

@@ -70,9 +70,10 @@ class AdminOps(RelationOps):
             cutoff = now - timedelta(days=days)
         except OverflowError:  # a retention longer than the calendar: nothing is that old
             return 0
-        with self._write() as tx:
-            seqs = tx.delete_memories_before(self._tenant, name, cutoff)
-        self._engine.forget(seqs)
+        with self._engine.updating():
+            with self._write() as tx:
+                seqs = tx.delete_memories_before(self._tenant, name, cutoff)
+            self._engine.forget(seqs)
         return len(seqs)
 
     def reindex(self, progress: Callable[[int, int], None] | None = None, batch: int = 256) -> int:
@@ -92,9 +93,12 @@ class AdminOps(RelationOps):
                     break
                 vectors = self._embed([content for *_, content in rows])
                 seqs = [seq for seq, *_ in rows]
-                with self._write() as tx:
-                    tx.put_vectors(self._engine.vector_rows(seqs, vectors))
-                self._engine.indexed([(seq, tenant, ns) for seq, tenant, ns, _ in rows], vectors)
+                with self._engine.updating():
+                    with self._write() as tx:
+                        tx.put_vectors(self._engine.vector_rows(seqs, vectors))
+                    self._engine.indexed(
+                        [(seq, tenant, ns) for seq, tenant, ns, _ in rows], vectors
+                    )
                 done += len(rows)
                 after = seqs[-1]
                 if progress is not None:

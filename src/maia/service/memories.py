@@ -71,16 +71,17 @@ class MemoryOps(NamespaceOps):
         memories = [self._new_memory(i, data, now) for i, data in enumerate(items)]
         # Embedding is the slow part: done before taking the write lock.
         vectors = self._embed([m.content for m in memories])
-        with self._write() as tx:
-            self._enforce_tenant_quota(tx, memories)
-            self._enforce_namespace_rules(tx, memories)
-            seqs = tx.insert_memories(self._tenant, memories)
-            tx.put_vectors(self._engine.vector_rows(seqs, vectors))
-        self._engine.indexed(
-            [(seq, self._tenant, m.namespace) for seq, m in zip(seqs, memories, strict=True)],
-            vectors,
-        )
-        self._engine.written(self._tenant, zip(seqs, memories, strict=True))
+        with self._engine.updating():
+            with self._write() as tx:
+                self._enforce_tenant_quota(tx, memories)
+                self._enforce_namespace_rules(tx, memories)
+                seqs = tx.insert_memories(self._tenant, memories)
+                tx.put_vectors(self._engine.vector_rows(seqs, vectors))
+            self._engine.indexed(
+                [(seq, self._tenant, m.namespace) for seq, m in zip(seqs, memories, strict=True)],
+                vectors,
+            )
+            self._engine.written(self._tenant, zip(seqs, memories, strict=True))
         for memory in memories:
             self._record("memory.create", memory.id, namespace=memory.namespace)
         return memories
@@ -202,31 +203,32 @@ class MemoryOps(NamespaceOps):
         if data.content is not None:
             self._check_length(data.content, "content")
         vectors = None if data.content is None else self._embed([data.content])
-        with self._write() as tx:
-            current = tx.get_memory(self._tenant, memory_id)
-            if current is None:
-                raise NotFound(f"memory not found: {memory_id}")
-            self._authorize(current.namespace)
-            changes: dict[str, Any] = {"updated_at": self._clock()}
-            if data.content is not None:
-                changes["content"] = data.content
-                changes["token_count"] = self._engine.tokens.count(data.content)
-            if data.metadata is not None:
-                changes["metadata"] = data.metadata or None
-            if data.tags is not None:
-                changes["tags"] = data.tags
-            if data.confidence is not None:
-                changes["confidence"] = data.confidence
-            updated = current.model_copy(update=changes)
-            self._enforce_storage_growth(tx, stored_size(updated) - stored_size(current))
-            seq = tx.update_memory(self._tenant, updated)
-            if vectors is not None and seq is not None:
-                tx.put_vectors(self._engine.vector_rows([seq], vectors))
-        if seq is not None:
-            if vectors is not None:
-                self._engine.indexed([(seq, self._tenant, updated.namespace)], vectors)
-            if data.content is not None or data.tags is not None:
-                self._engine.written(self._tenant, [(seq, updated)])
+        with self._engine.updating():
+            with self._write() as tx:
+                current = tx.get_memory(self._tenant, memory_id)
+                if current is None:
+                    raise NotFound(f"memory not found: {memory_id}")
+                self._authorize(current.namespace)
+                changes: dict[str, Any] = {"updated_at": self._clock()}
+                if data.content is not None:
+                    changes["content"] = data.content
+                    changes["token_count"] = self._engine.tokens.count(data.content)
+                if data.metadata is not None:
+                    changes["metadata"] = data.metadata or None
+                if data.tags is not None:
+                    changes["tags"] = data.tags
+                if data.confidence is not None:
+                    changes["confidence"] = data.confidence
+                updated = current.model_copy(update=changes)
+                self._enforce_storage_growth(tx, stored_size(updated) - stored_size(current))
+                seq = tx.update_memory(self._tenant, updated)
+                if vectors is not None and seq is not None:
+                    tx.put_vectors(self._engine.vector_rows([seq], vectors))
+            if seq is not None:
+                if vectors is not None:
+                    self._engine.indexed([(seq, self._tenant, updated.namespace)], vectors)
+                if data.content is not None or data.tags is not None:
+                    self._engine.written(self._tenant, [(seq, updated)])
         self._record(
             "memory.update",
             memory_id,
@@ -260,15 +262,16 @@ class MemoryOps(NamespaceOps):
             raise InvalidInput(
                 f"invalid ids: at most {MAX_BATCH} per batch, got {len(ids)}", field="ids"
             )
-        with self._write() as tx:
-            found = {m.id: m.namespace for m in tx.get_memories(self._tenant, ids)}
-            missing = [i for i in ids if i not in found]
-            if missing:
-                raise NotFound(f"memory not found: {', '.join(missing)}")
-            for namespace in set(found.values()):
-                self._authorize(namespace)
-            seqs = tx.delete_memories(self._tenant, ids)
-        self._engine.forget(seqs)
+        with self._engine.updating():
+            with self._write() as tx:
+                found = {m.id: m.namespace for m in tx.get_memories(self._tenant, ids)}
+                missing = [i for i in ids if i not in found]
+                if missing:
+                    raise NotFound(f"memory not found: {', '.join(missing)}")
+                for namespace in set(found.values()):
+                    self._authorize(namespace)
+                seqs = tx.delete_memories(self._tenant, ids)
+            self._engine.forget(seqs)
         if len(ids) == 1:
             self._record("memory.delete", ids[0], namespace=found[ids[0]])
         else:

@@ -125,10 +125,11 @@ class TenantOps(AdminOps):
         """Deletes the tenant with its keys, namespaces, memories and relations."""
         if tenant_id == SYSTEM_TENANT:
             raise Forbidden("the system tenant cannot be deleted")
-        with self._write() as tx:
-            _require_tenant(tx, tenant_id)
-            seqs = tx.delete_tenant(tenant_id)
-        self._engine.forget(seqs)
+        with self._engine.updating():
+            with self._write() as tx:
+                _require_tenant(tx, tenant_id)
+                seqs = tx.delete_tenant(tenant_id)
+            self._engine.forget(seqs)
         self._record("tenant.delete", tenant_id, memories=len(seqs))
 
     def suspend_tenant(self, tenant_id: str) -> Tenant:

@@ -383,18 +383,19 @@ class _Importer:
             plans = self._plan_memories(reader, batch)
         if not self.summary.dry_run:
             self._embed(plans)
-            with self.ops.store.write() as writer:
-                # Decided again under the write lock; what changed since is rare, and a
-                # memory that now needs a vector gets one here.
-                plans = self._plan_memories(writer, batch, previous=plans)
-                self._embed(plans)
-                written = self._write_memories(writer, plans)
-            if written:
-                self.ops.engine.indexed(
-                    [(seq, self.tenant, memory.namespace) for seq, memory, _ in written],
-                    np.vstack([vector for _, _, vector in written]),
-                )
-                self.ops.engine.written(self.tenant, [(seq, m) for seq, m, _ in written])
+            with self.ops.engine.updating():
+                with self.ops.store.write() as writer:
+                    # Decided again under the write lock; what changed since is rare, and
+                    # a memory that now needs a vector gets one here.
+                    plans = self._plan_memories(writer, batch, previous=plans)
+                    self._embed(plans)
+                    written = self._write_memories(writer, plans)
+                if written:
+                    self.ops.engine.indexed(
+                        [(seq, self.tenant, memory.namespace) for seq, memory, _ in written],
+                        np.vstack([vector for _, _, vector in written]),
+                    )
+                    self.ops.engine.written(self.tenant, [(seq, m) for seq, m, _ in written])
         for plan in plans:
             why = (
                 f"memory id {plan.record.id} belongs to another tenant"
