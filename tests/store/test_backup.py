@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import sqlite3
 import threading
 from collections.abc import Callable
@@ -11,6 +13,7 @@ import pytest
 
 from maia import Conflict, InvalidInput, Maia, Settings, Unavailable
 from maia.store.sqlite import SQLiteStore
+from maia.store.sqlite import backup as backup_module
 from maia.store.sqlite.backup import backup_database, check_database, restore_database
 from maia.store.sqlite.schema import SCHEMA_VERSION
 from tests.transfer_data import populate
@@ -116,6 +119,41 @@ def test_restore_refuses_a_non_empty_data_dir_unless_forced(
     with Maia.open(settings=make_settings(data_dir=target)) as copy:
         assert copy.get_memory(ids["tea"]).content == "Alice prefers green tea"
         assert copy.count_memories() == 8
+
+
+def test_a_restore_stopped_before_the_swap_loses_nothing_of_the_old_database(
+    maia: Maia,
+    make_settings: Callable[..., Settings],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The old database's WAL (a server killed with writes in it) is folded into it
+    before it is deleted: a restore that fails before the swap leaves it whole."""
+    _, backup, target = backed_up(maia, tmp_path)
+    crashed = tmp_path / "crashed"
+    crashed.mkdir()
+    with Maia.open(settings=make_settings(data_dir=target)) as other:
+        other.remember("written just before the crash")
+        for name in ("maia.db", "maia.db-wal"):  # the files as a kill -9 leaves them
+            shutil.copy2(target / name, crashed / name)
+    alone = tmp_path / "alone.db"
+    shutil.copy2(crashed / "maia.db", alone)
+    written = count(crashed / "maia.db")
+    with sqlite3.connect(alone) as conn:  # without its WAL, the file holds less
+        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
+    assert "memories" not in tables or count(alone) < written
+
+    replace = os.replace
+
+    def fail_the_swap(source: Path, destination: Path) -> None:
+        if Path(destination) == crashed / "maia.db":
+            raise OSError("no space left on device")
+        replace(source, destination)
+
+    monkeypatch.setattr(backup_module.os, "replace", fail_the_swap)
+    with pytest.raises(OSError, match="no space"):
+        restore_database(backup, crashed, force=True)
+    assert count(crashed / "maia.db") == written
 
 
 def test_restore_refuses_a_database_that_is_open(

@@ -118,8 +118,23 @@ def restore_database(source: Path, data_dir: Path, *, force: bool = False) -> Pa
     staged = data_dir / f".{DATABASE_FILE}.restore"
     with inuse.exclusively(target):
         backup_database(source, staged, overwrite=True)
-        # A WAL or index left from the old database must not be applied to the new one.
+        # A WAL or index left from the old database must not be applied to the new one;
+        # what a WAL holds goes into the old database first, so that nothing of it is
+        # lost should the restore stop before the swap.
+        _checkpoint(target)
         for name in (f"{DATABASE_FILE}-wal", f"{DATABASE_FILE}-shm", *_DERIVED):
             (data_dir / name).unlink(missing_ok=True)
         os.replace(staged, target)
     return target
+
+
+def _checkpoint(database: Path) -> None:
+    """Moves the writes a WAL beside ``database`` holds into it (a server killed without
+    closing leaves committed writes there)."""
+    if not database.exists():
+        return
+    try:
+        with _connect(database, read_only=False) as conn:
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    except sqlite3.Error:
+        pass  # not a database SQLite can open: nothing of it can be kept
