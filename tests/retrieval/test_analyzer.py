@@ -254,6 +254,12 @@ NO_TIME = [
     "3/4 of the way there",
     "the shop is open 24/7",
     "version 1.2/3 of the spec",
+    "the fall of Rome",
+    "I fall asleep early",
+    "spring cleaning tips",
+    "Summer said hi",
+    "version 1.12.2024.3",
+    "pi is 3.14",
 ]
 
 
@@ -322,6 +328,25 @@ SPANS = [
     ("the last week of January", "2024-01-25", "2024-02-01"),
     ("at the end of May last year", "2023-05-01", "2023-06-01"),
     ("in early June 2023", "2023-06-01", "2023-07-01"),
+    # Seasons (meteorological, northern hemisphere): with a qualifier, after a
+    # preposition or with their year; a winter is its January's year's.
+    ("what did I do last summer", "2023-06-01", "2023-09-01"),
+    ("last winter", "2023-12-01", "2024-03-01"),  # just over
+    ("this winter", "2023-12-01", "2024-03-01"),  # nearer than the coming one
+    ("this summer", "2024-06-01", "2024-09-01"),  # nearer than the last one
+    ("this spring", "2024-03-01", "2024-06-01"),
+    ("next summer", "2024-06-01", "2024-09-01"),
+    ("in the summer of 2022", "2022-06-01", "2022-09-01"),
+    ("winter 2023", "2022-12-01", "2023-03-01"),
+    ("during the fall", "2023-09-01", "2023-12-01"),  # the latest begun
+    ("in the fall of 2021", "2021-09-01", "2021-12-01"),
+    ("in spring", "2024-03-01", "2024-06-01"),
+    ("autumn last year", "2023-09-01", "2023-12-01"),
+    ("see you in summer 2024!", "2024-06-01", "2024-09-01"),
+    # Dotted dates: day first, unless only the second number can be a day.
+    ("on 12.03.2024", "2024-03-12", "2024-03-13"),
+    ("03.25.2024", "2024-03-25", "2024-03-26"),
+    ("2024.03.12", "2024-03-12", "2024-03-13"),
 ]
 
 
@@ -424,6 +449,22 @@ def test_relative_ranges_hold_for_any_reference_time(now: datetime) -> None:
     start, end = _range("in the past 3 months", now)
     assert end == midnight + day
     assert 89 <= (end - start).days <= 93
+
+
+@quick
+@given(now=moments, name=st.sampled_from(["spring", "summer", "autumn", "winter"]))
+def test_season_ranges_for_any_reference_time(now: datetime, name: str) -> None:
+    """Three months each; the last one is over, the next not begun, and this one the
+    current or the nearer of those two."""
+    start, end = _range(f"in the {name}", now)  # the latest begun
+    assert start <= now
+    assert (end - start).days in range(89, 93)
+    assert start.day == 1
+    last = _range(f"last {name}", now)
+    assert last[1] <= now < last[1] + timedelta(days=366)
+    coming = _range(f"next {name}", now)
+    assert now < coming[0] <= now + timedelta(days=366)
+    assert _range(f"this {name}", now) in ((start, end), coming)
 
 
 @quick

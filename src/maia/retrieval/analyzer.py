@@ -110,7 +110,13 @@ NUMBERS = {
 UNITS = {"day": "day", "days": "day", "week": "week", "weeks": "week", "month": "month",
          "months": "month", "year": "year", "years": "year"}  # fmt: skip
 
+# Meteorological seasons of the northern hemisphere, by the month each begins. A winter
+# belongs to the year of its January: "winter 2023" runs from December 2022 to February.
+SEASONS = {"spring": 3, "summer": 6, "autumn": 9, "fall": 9, "winter": 12}
+
 _MONTH_RE = "|".join(sorted(MONTHS, key=len, reverse=True))
+# "fall" is also a verb and "the fall of Rome" no season: only before a year, if "of".
+_SEASON_RE = r"spring|summer|autumn|winter|fall(?! of (?!\d{4}\b))"
 # Full weekday names stand alone; the abbreviations are also words ("I sat", "the sun",
 # "they wed"), so they count only right after a qualifier or "on".
 _WEEKDAY_RE = "|".join(n for n in WEEKDAYS if n.endswith("day"))
@@ -240,6 +246,31 @@ def _named_month_year(month: int, trailing: str | None, now: datetime) -> int:
     return now.year if month <= now.month else now.year - 1
 
 
+def _season(name: str, year: int) -> tuple[datetime, datetime]:
+    """Season ``name`` of ``year``: its three months."""
+    first = SEASONS[name]
+    start = _month_start(year - 1 if first == 12 else year, first)
+    return start, _month_start(start.year, start.month + 3)
+
+
+def _named_season(name: str, which: str, now: datetime) -> tuple[datetime, datetime]:
+    """The season that "last", "this" or "next" names (``which`` empty: the latest that
+    has begun, as "in May" is). "This" is the current one, else the nearer of the last
+    and the next ("this winter" in March: the one just over; in October: the coming)."""
+    year = now.year + 1
+    while _season(name, year)[0] > now:  # the latest that has begun
+        year -= 1
+    start, end = _season(name, year)
+    if which in ("last", "past", "previous"):
+        return (start, end) if end <= now else _season(name, year - 1)
+    if which == "next":
+        return _season(name, year + 1)
+    if which == "this" and end <= now:
+        coming = _season(name, year + 1)
+        return coming if coming[0] - now < now - end else (start, end)
+    return start, end
+
+
 def _days_in(year: int, month: int) -> int:
     return calendar.monthrange(year, month)[1]
 
@@ -293,6 +324,14 @@ def _rules() -> list[tuple[re.Pattern[str], object]]:
         year = int(m["y"]) if m["y"] else _year_for(month, day, now)
         year += 2000 if year < 100 else 0
         start = _date(year, month, day)
+        return None if start is None else _span(start, "day")
+
+    def dotted(m: re.Match[str], now: datetime) -> tuple[datetime, datetime] | None:
+        """Day first ("12.03.2024"), unless only the second number can be a day."""
+        day, month = int(m["d"]), int(m["m"])
+        if month > 12 >= day:
+            month, day = day, month
+        start = _date(int(m["y"]), month, day)
         return None if start is None else _span(start, "day")
 
     def day_month(m: re.Match[str], now: datetime) -> tuple[datetime, datetime] | None:
@@ -397,6 +436,15 @@ def _rules() -> list[tuple[re.Pattern[str], object]]:
             back = -((target - _day(now).weekday()) % 7 or 7)
         return _span(_day(now) - timedelta(days=back), "day")
 
+    def season(m: re.Match[str], now: datetime) -> tuple[datetime, datetime]:
+        name = m["season"].lower()
+        found = m.groupdict()
+        if found.get("y"):
+            return _season(name, int(found["y"]))
+        if found.get("tq"):  # "the summer of last year"
+            return _season(name, _relative(found["tq"], "year", now)[0].year)
+        return _named_season(name, (found.get("q") or "").lower(), now)
+
     def recently(m: re.Match[str], now: datetime) -> tuple[datetime, datetime]:
         return _day(now) - timedelta(days=14), _day(now) + timedelta(days=1)
 
@@ -404,7 +452,7 @@ def _rules() -> list[tuple[re.Pattern[str], object]]:
         (
             # A time of day after the date ("2023-05-07T10:00:00Z") is part of it.
             r(
-                r"(?P<y>\d{4})(?P<sep>[-/])(?P<m>\d{1,2})(?P=sep)(?P<d>\d{1,2})"
+                r"(?P<y>\d{4})(?P<sep>[-/.])(?P<m>\d{1,2})(?P=sep)(?P<d>\d{1,2})"
                 r"(?:T\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?"
             ),
             iso,
@@ -417,6 +465,11 @@ def _rules() -> list[tuple[re.Pattern[str], object]]:
                 rf"|(?![\d/])(?<!\b24/7)(?! (?-i:{_MEASURE})\b))"
             ),
             slash,
+        ),
+        (
+            # Not within a longer dotted number ("version 1.12.2024.3").
+            r(r"(?<![\d.])(?P<d>\d{1,2})\.(?P<m>\d{1,2})\.(?P<y>\d{4})(?!\.?\d)"),
+            dotted,
         ),
         (
             # "2 may be enough": a lowercase "may" before a verb is one.
@@ -485,6 +538,22 @@ def _rules() -> list[tuple[re.Pattern[str], object]]:
             month_only,
         ),
         (r(rf"{_AFTER_PREPOSITION}(?P<y>(?:19|20)\d{{2}})"), year_only),
+        # A season with a qualifier, after a preposition, or with its year.
+        (r(rf"(?P<q>last|past|previous|this|next) (?P<season>{_SEASON_RE})"), season),
+        (
+            r(
+                rf"{_AFTER_PREPOSITION}(?:the )?(?P<season>{_SEASON_RE})"
+                rf"(?:(?: of)?,? (?P<y>\d{{4}})|{_TRAILING_YEAR})?"
+            ),
+            season,
+        ),
+        (
+            r(
+                rf"(?:the )?(?P<season>{_SEASON_RE})"
+                rf"(?:(?: of)?,? (?P<y>\d{{4}})|{_TRAILING_YEAR})"
+            ),
+            season,
+        ),
         (r(r"recently|lately|the other day"), recently),
     ]
 
