@@ -18,7 +18,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from maia.context import (
-    _SENTENCE_END,
     SEPARATOR,
     TRUNCATED_SUFFIX,
     ContextFormat,
@@ -26,13 +25,12 @@ from maia.context import (
     PackOptions,
     Piece,
     Zone,
-    _cut_at_sentence,
     _Renderer,
     _Vectors,
     normalised_text,
     pack,
 )
-from maia.retrieval.tokens import token_counter
+from maia.retrieval.tokens import SENTENCE_END, cut_at_sentence, token_counter
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 OLD = NOW - timedelta(days=10)
@@ -751,9 +749,9 @@ def test_a_cut_counted_sentence_by_sentence_is_the_longest_that_fits(
     text = "".join(words + end for words, end in sentences) + "The end"
     tokens = COUNTER.count(text)
     room = max(int(tokens * share), 1)
-    found = _cut_at_sentence(text, tokens, room, COUNTER)
+    found = cut_at_sentence(text, tokens, room, COUNTER)
     # What it should be, counted whole: every sentence end, the longest prefix that fits.
-    ends = [m.end() for m in _SENTENCE_END.finditer(text)]
+    ends = [m.end() for m in SENTENCE_END.finditer(text)]
     if any(text[end - 1] != " " for end in ends) or not ends:
         assert found is None
         return

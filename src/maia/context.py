@@ -15,7 +15,6 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
-from bisect import bisect_right
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -27,13 +26,10 @@ from typing import NamedTuple, cast
 import numpy as np
 import numpy.typing as npt
 
-from maia.retrieval.tokens import TokenCounter
+from maia.retrieval.tokens import TokenCounter, cut_at_sentence, cut_to_fit, splits_at_spaces
 
 SEPARATOR = "\n\n---\n\n"
 TRUNCATED_SUFFIX = " [truncated]"
-# A sentence ends at . ! ? … before a space, or at a full-width 。！？ (CJK text has
-# no spaces), after any closing quotes or brackets.
-_SENTENCE_END = re.compile(r"[.!?…][\"'”’)\]]*\s|[。！？][」』\"'”’)\]]*")
 
 
 class Zone(StrEnum):
@@ -176,7 +172,9 @@ class _Renderer:
         # separator's cost (escaping can add a token or two) is part of it.
         self._tag_costs: dict[tuple[str, Zone, bool], int] = {}
         self._closing = 0
-        self._parted = counter.name in _SPLIT_AT_SPACES
+        # Whether an xml tag costs the sum of its parts: '<memory' and each attribute
+        # (' id="…"', ' type="…"', …), each starting with a space after a quote.
+        self._parted = splits_at_spaces(counter)
         if self.xml:
             self._closing = self.tokens("</memory>") + self.tokens(self.separator) + 2
             self._opening = self.tokens("<memory")
@@ -188,9 +186,9 @@ class _Renderer:
         bare = Placed("", "", "", 0.0, Zone.MIDDLE, 0, False)
         prefix, suffix = self.decoration(bare, Zone.MIDDLE, False)
         self.floor = max(self.tokens(prefix) + self.tokens(suffix) - 2, 0)
-        # With xml tags counted by parts, one without slack: the fixed parts, a token at least
-        # for each other attribute, and the id attribute's count where an earlier call
-        # took it (``counted_ids``).
+        # With xml tags counted by parts, one without slack: the fixed parts, a token at
+        # least for each other attribute, and the id attribute's count where an earlier
+        # call took it (``counted_ids``).
         self.counted_ids: dict[str, int] = {}
         if self.xml and self._parted:
             fixed = min(self._fixed_tag_cost(zone, cut) for zone in Zone for cut in (False, True))
@@ -347,11 +345,6 @@ _POSITIONS = {
     for zone in Zone
     for cut in (False, True)
 }
-# tiktoken encodings whose pre-tokenizer always ends a piece before a space that follows
-# anything but whitespace: the tokens of a text cut there are the sum of the parts'. An
-# xml tag's are those of '<memory' and of each attribute (' id="…"', ' type="…"', …); a
-# text's up to a sentence end (before a space), those of its sentences.
-_SPLIT_AT_SPACES = frozenset({"cl100k_base", "o200k_base", "p50k_base", "r50k_base"})
 # Token counts of ids as xml attribute values, by encoding (emptied when this full).
 _ID_TOKENS: dict[str, dict[str, int]] = {}
 _MAX_IDS = 100_000
@@ -407,66 +400,14 @@ class _Fill:
     placed: list[Placed] = field(default_factory=list)
 
 
-def cut_to_fit(text: str, max_tokens: int, counter: TokenCounter) -> str:
-    """The longest prefix within ``max_tokens``, ending at a sentence, else a word."""
-    prefix = counter.truncate(text, max_tokens)
-    if len(prefix) >= len(text):
-        return text
-    ends = [m.end() for m in _SENTENCE_END.finditer(prefix + " ")]
-    if ends and ends[-1] >= len(prefix) // 2:
-        return prefix[: ends[-1]].rstrip()
-    space = prefix.rfind(" ")
-    if space >= len(prefix) // 2:
-        return prefix[:space].rstrip()
-    return prefix.rstrip()
-
-
 def _cut(piece: Piece, max_tokens: int, counter: TokenCounter) -> tuple[str, int]:
     """``cut_to_fit`` of a memory's text, and the cut's tokens."""
-    if piece.tokens > max_tokens and counter.name in _SPLIT_AT_SPACES:
-        found = _cut_at_sentence(piece.content, piece.tokens, max_tokens, counter)
+    if piece.tokens > max_tokens and splits_at_spaces(counter):
+        found = cut_at_sentence(piece.content, piece.tokens, max_tokens, counter)
         if found is not None:
             return found
     content = cut_to_fit(piece.content, max_tokens, counter)
     return content, counter.count(content)
-
-
-def _cut_at_sentence(
-    text: str, tokens: int, max_tokens: int, counter: TokenCounter
-) -> tuple[str, int] | None:
-    """The longest prefix of ``text`` within ``max_tokens`` that ends a sentence, and its
-    tokens; None where ``cut_to_fit`` must decide: a sentence that ends before a line
-    break or without a space, or a cut that would keep less than half the room.
-
-    Where every sentence end is followed by a space, the encoding ends a piece there, so
-    a prefix's tokens add up sentence by sentence: counted from about ``max_tokens``
-    tokens in (guessed from the text's characters per token), a sentence at a time,
-    rather than the whole text and then the cut again. The tokenizer's tables are cold
-    by the time a context cuts: its cost is in the tokens it reads."""
-    ends = []
-    for match in _SENTENCE_END.finditer(text):
-        end = match.end() - 1
-        if text[end] != " ":
-            return None
-        ends.append(end)
-    if not ends:
-        return None
-    at = max(bisect_right(ends, len(text) * max_tokens // max(tokens, 1)) - 1, 0)
-    used = counter.count(text[: ends[at]])
-    while used > max_tokens:
-        if at == 0:
-            return None
-        used -= counter.count(text[ends[at - 1] : ends[at]])
-        at -= 1
-    while at + 1 < len(ends):
-        more = counter.count(text[ends[at] : ends[at + 1]])
-        if used + more > max_tokens:
-            break
-        used += more
-        at += 1
-    if used * 2 < max_tokens:
-        return None
-    return text[: ends[at]], used
 
 
 def _queues(candidates: Sequence[Piece], options: PackOptions) -> dict[Zone, list[Piece]]:
