@@ -137,10 +137,10 @@ class RetrievalEngine:
         # Without a speaker index, the speakers met in each (tenant, namespace)'s text
         # matches: the embedding's guess.
         self._speakers: dict[tuple[str, str | None], frozenset[str]] = {}
-        held = isinstance(index, VectorIndex) or texts is not None or order is not None
-        self._updates: AbstractContextManager[object] = (
-            threading.RLock() if held or speakers is not None else nullcontext()
+        held = isinstance(index, VectorIndex) or any(
+            i is not None for i in (texts, order, speakers)
         )
+        self._updates: AbstractContextManager[object] = threading.RLock() if held else nullcontext()
 
     def updating(self) -> AbstractContextManager[object]:
         """To hold from a write's transaction until its index updates (``indexed``,
