@@ -181,19 +181,20 @@ class _Renderer:
             self._fixed_costs: dict[tuple[Zone, bool], int] = {}
             self._types: dict[str, int] = {}
             self._ids = _ID_TOKENS.setdefault(counter.name, {})
-        # A lower bound on any memory's decoration_tokens (a bare stand-in, less a token
-        # or two of slack): memories that cannot fit even so are skipped uncounted.
-        bare = Placed("", "", "", 0.0, Zone.MIDDLE, 0, False)
-        prefix, suffix = self.decoration(bare, Zone.MIDDLE, False)
-        self.floor = max(self.tokens(prefix) + self.tokens(suffix) - 2, 0)
-        # With xml tags counted by parts, one without slack: the fixed parts, a token at
-        # least for each other attribute, and the id attribute's count where an earlier
-        # call took it (``counted_ids``).
+        # A lower bound on any memory's decoration_tokens: memories that cannot fit even
+        # so are skipped uncounted. With xml tags counted by parts, without slack: the
+        # fixed parts, a token at least for each other attribute, and the id attribute's
+        # count where an earlier call took it (``counted_ids``). Otherwise a bare
+        # stand-in's, less a token or two of slack.
         self.counted_ids: dict[str, int] = {}
         if self.xml and self._parted:
             fixed = min(self._fixed_tag_cost(zone, cut) for zone in Zone for cut in (False, True))
             self.floor = fixed + 1 + int(options.include_scores) + int(self.dates)
             self.counted_ids = self._ids
+        else:
+            bare = Placed("", "", "", 0.0, Zone.MIDDLE, 0, False)
+            prefix, suffix = self.decoration(bare, Zone.MIDDLE, False)
+            self.floor = max(self.tokens(prefix) + self.tokens(suffix) - 2, 0)
 
     def tokens(self, text: str) -> int:
         return _count(cast(Hashable, self.counter), text)
